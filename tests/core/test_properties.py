@@ -1,0 +1,169 @@
+"""Value conversion between HubSpot's strings and typed values."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from hubspot_courses.errors import ValueRejected
+from hubspot_courses.properties import (
+    MAX_STRING_LENGTH,
+    PropertyDef,
+    Unparsable,
+    format_value,
+    parse_properties,
+    parse_value,
+)
+
+NUMBER = PropertyDef("price", "Price", "number", "number")
+BOOL = PropertyDef("is_certified", "Certified", "bool", "booleancheckbox")
+DATE = PropertyDef("course_start_date", "Start", "date", "date")
+DATETIME = PropertyDef("enrollment_opens_at", "Opens", "datetime", "date")
+TEXT = PropertyDef("hs_course_name", "Name", "string", "text")
+SELECT = PropertyDef(
+    "delivery_format",
+    "Format",
+    "enumeration",
+    "select",
+    options=(("in_person", "In person"), ("online", "Online")),
+)
+CHECKBOX = PropertyDef(
+    "topics",
+    "Topics",
+    "enumeration",
+    "checkbox",
+    options=(("safety", "Safety"), ("first_aid", "First aid"), ("fire", "Fire")),
+)
+
+
+@pytest.mark.parametrize(
+    ("prop", "expected"),
+    [
+        (NUMBER, {"type": ["number", "null"]}),
+        (BOOL, {"type": ["boolean", "null"]}),
+        (DATE, {"type": ["string", "null"], "format": "date"}),
+        (DATETIME, {"type": ["string", "null"], "format": "date-time"}),
+        (CHECKBOX, {"type": ["array", "null"], "items": {"type": "string"}}),
+        (SELECT, {"type": ["string", "null"]}),
+    ],
+    ids=lambda value: getattr(value, "name", ""),
+)
+def test_json_schema_types_each_hubspot_type(prop, expected):
+    schema = prop.json_schema()
+    schema.pop("description", None)
+    assert schema == expected
+
+
+@pytest.mark.parametrize(
+    ("prop", "raw", "expected"),
+    [
+        (NUMBER, "17", decimal.Decimal(17)),
+        (NUMBER, "1.5e3", decimal.Decimal(1500)),
+        (BOOL, "true", True),
+        (BOOL, "FALSE", False),
+        (DATE, "2026-04-02", "2026-04-02"),
+        (DATE, "1430438400000", "2015-05-01"),
+        (DATETIME, "2026-04-02T09:15:00.120Z", "2026-04-02T09:15:00.120Z"),
+        (DATETIME, "1430438400000", "2015-05-01T00:00:00.000Z"),
+        (DATETIME, "2026-04-02T11:15:00+02:00", "2026-04-02T09:15:00.000Z"),
+        (CHECKBOX, "safety;fire", ["safety", "fire"]),
+        (TEXT, "Sécurité 🔥", "Sécurité 🔥"),
+        (TEXT, "", None),
+        (NUMBER, None, None),
+    ],
+)
+def test_parse_value_converts_hubspot_strings(prop, raw, expected):
+    assert parse_value(prop, raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("prop", "raw"),
+    [(NUMBER, "twelve"), (NUMBER, "NaN"), (BOOL, "maybe"), (DATE, "02/04/2026")],
+)
+def test_parse_value_refuses_values_outside_their_type(prop, raw):
+    with pytest.raises(Unparsable):
+        parse_value(prop, raw)
+
+
+def test_parse_properties_keeps_unparsable_values_raw():
+    typed, unparsed = parse_properties(
+        {"price": NUMBER, "hs_course_name": TEXT},
+        {"price": "12 EUR", "hs_course_name": "Ladders", "extra": "x"},
+    )
+    assert typed == {"price": None, "hs_course_name": "Ladders", "extra": "x"}
+    assert unparsed == {"price": "12 EUR"}
+
+
+@given(st.text(max_size=40))
+def test_parse_value_never_raises_other_than_unparsable(raw):
+    for prop in (NUMBER, BOOL, DATE, DATETIME, TEXT, SELECT, CHECKBOX):
+        try:
+            parse_value(prop, raw)
+        except Unparsable:
+            pass
+
+
+@given(st.decimals(allow_nan=False, allow_infinity=False, places=6))
+def test_number_round_trips_through_hubspot_string(value):
+    assert parse_value(NUMBER, format_value(NUMBER, value)) == value
+
+
+@given(st.datetimes(timezones=st.just(dt.UTC)))
+def test_datetime_round_trips_to_the_millisecond(value):
+    text = format_value(DATETIME, value)
+    back = dt.datetime.fromisoformat(parse_value(DATETIME, text))
+    assert abs(back - value) < dt.timedelta(milliseconds=1)
+
+
+@given(st.dates())
+def test_date_round_trips(value):
+    assert parse_value(DATE, format_value(DATE, value)) == value.isoformat()
+
+
+def test_format_date_keeps_the_calendar_date_of_a_datetime():
+    late = dt.datetime(2026, 4, 2, 23, 30, tzinfo=dt.timezone(dt.timedelta(hours=-5)))
+    assert format_value(DATE, late) == "2026-04-02"
+
+
+def test_format_enumeration_maps_labels_to_values():
+    assert format_value(SELECT, "In person") == "in_person"
+    assert format_value(CHECKBOX, ["Safety", "fire"]) == "safety;fire"
+
+
+def test_format_enumeration_rejects_unknown_option_listing_allowed_values():
+    with pytest.raises(ValueRejected, match="in_person, online") as caught:
+        format_value(SELECT, "Zoom")
+    assert caught.value.code == "INVALID_OPTION"
+
+
+@pytest.mark.parametrize(
+    ("prop", "value", "code"),
+    [
+        (NUMBER, "twelve", "INVALID_NUMBER"),
+        (NUMBER, True, "INVALID_NUMBER"),
+        (BOOL, "maybe", "INVALID_BOOLEAN"),
+        (DATE, "next tuesday", "INVALID_DATE"),
+        (TEXT, {"nested": 1}, "INVALID_TYPE"),
+        (TEXT, "x" * (MAX_STRING_LENGTH + 1), "VALUE_TOO_LONG"),
+    ],
+    ids=["word-number", "bool-number", "bad-bool", "bad-date", "nested", "too-long"],
+)
+def test_format_value_rejects_with_code_and_fix(prop, value, code):
+    with pytest.raises(ValueRejected) as caught:
+        format_value(prop, value)
+    assert caught.value.code == code
+    assert caught.value.fix
+    assert prop.name in str(caught.value)
+
+
+def test_format_value_passes_empty_string_to_clear():
+    assert format_value(NUMBER, "") == ""
+
+
+def test_format_bool_accepts_booleans_and_words():
+    assert format_value(BOOL, True) == "true"
+    assert format_value(BOOL, "No") == "false"
