@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 import time
 import typing as t
+from urllib.parse import urlsplit
 
 import requests
 
@@ -50,7 +51,7 @@ class PrivateAppCredentials:
         """Bearer header for the private app token."""
         return f"Bearer {self._token}"
 
-    def expired(self, rejected: str) -> bool:  # noqa: ARG002
+    def expired(self, rejected: str) -> bool:
         """A private app token does not expire by itself; a 401 is final."""
         return False
 
@@ -108,7 +109,7 @@ class OAuthCredentials:
         return True
 
     def _refresh(self) -> None:
-        path = requests.utils.urlparse(self._token_url).path
+        path = urlsplit(self._token_url).path
         try:
             response = self._session.post(
                 self._token_url,

@@ -128,7 +128,7 @@ class ClientStats:
         with self._lock:
             self.requests += 1
             self.by_status[status] = self.by_status.get(status, 0) + 1
-            if status == 429:  # noqa: PLR2004
+            if status == 429:
                 self.throttled += 1
 
     def count_retry(self) -> None:
@@ -164,8 +164,7 @@ def check_api_url(api_url: str) -> str:
         )
     if parts.query or parts.fragment:
         raise ConfigValidationError(
-            "api_url must not carry a query string or fragment; give the base "
-            "URL only."
+            "api_url must not carry a query string or fragment; give the base URL only."
         )
     if parts.scheme == "http" and not _is_loopback(parts.hostname):
         raise ConfigValidationError(
@@ -324,7 +323,7 @@ class HubSpotClient:
             try:
                 response = self._send(method, path, query, json, authorization)
             except _Transient as transient:
-                if not idempotent and transient.status != 429:  # noqa: PLR2004
+                if not idempotent and transient.status != 429:
                     raise RetriesExhausted(
                         status=transient.status,
                         method=method,
@@ -397,15 +396,15 @@ class HubSpotClient:
 
         status = response.status_code
         self.stats.count(status)
-        if status != 429:  # noqa: PLR2004
+        if status != 429:
             self.limiter.observe(response.headers)
         body = _parse_body(response)
-        if 200 <= status < 300:  # noqa: PLR2004
+        if 200 <= status < 300:
             if body is _MALFORMED:
                 raise _Transient(status, "a malformed JSON body")
             return ApiResponse(status, body, response.headers)
         error_body = body if isinstance(body, dict) else None
-        if status == 429:  # noqa: PLR2004
+        if status == 429:
             policy = str((error_body or {}).get("policyName") or "")
             if policy.upper() == "DAILY":
                 raise DailyLimitError(
@@ -423,11 +422,9 @@ class HubSpotClient:
         shared limiter also holds every other thread back, since the whole
         window is spent.
         """
-        base = min(
-            self.retry_max_delay, self.retry_initial_delay * 2 ** (attempt - 1)
-        )
+        base = min(self.retry_max_delay, self.retry_initial_delay * 2 ** (attempt - 1))
         wait = base * (0.5 + self._random.random() / 2)
-        if transient.status == 429:  # noqa: PLR2004
+        if transient.status == 429:
             wait = max(wait, min(self.limiter.interval / 2, self.retry_max_delay))
             self.limiter.block_for(wait)
         return wait
@@ -456,7 +453,7 @@ _MALFORMED = object()
 
 
 def _parse_body(response: requests.Response) -> t.Any:
-    if response.status_code == 204 or not response.content:  # noqa: PLR2004
+    if response.status_code == 204 or not response.content:
         return None
     try:
         return response.json()
@@ -477,7 +474,7 @@ def _classify(
 ) -> HubSpotAPIError:
     category = str((body or {}).get("category") or "")
     kind: type[HubSpotAPIError] = HubSpotAPIError
-    if status == 401:  # noqa: PLR2004
+    if status == 401:
         kind = AuthenticationError
     elif category == "MISSING_SCOPES":
         kind = MissingScopesError
@@ -485,7 +482,7 @@ def _classify(
         (body or {}).get("message", "")
     ):
         kind = ObjectNotActivatedError
-    elif status == 404:  # noqa: PLR2004
+    elif status == 404:
         kind = NotFoundError
     return kind(status=status, method=method, path=path, body=body)
 

@@ -172,7 +172,7 @@ def _parse_instant(raw: str, *, as_date: bool) -> str:
         instant = _EPOCH + dt.timedelta(milliseconds=int(text))
     else:
         try:
-            if len(text) == 10:  # noqa: PLR2004 - YYYY-MM-DD
+            if len(text) == 10:
                 day = dt.date.fromisoformat(text)
                 if as_date:
                     return day.isoformat()
@@ -251,8 +251,7 @@ def format_value(prop: PropertyDef, value: t.Any) -> str:
     if len(text) > MAX_STRING_LENGTH:
         raise ValueRejected(
             prop.name,
-            f"{len(text):,} characters, over HubSpot's limit of "
-            f"{MAX_STRING_LENGTH:,}",
+            f"{len(text):,} characters, over HubSpot's limit of {MAX_STRING_LENGTH:,}",
             "shorten the value",
             code="VALUE_TOO_LONG",
         )
@@ -332,7 +331,7 @@ def _coerce_instant(prop: PropertyDef, value: t.Any) -> dt.date | dt.datetime:
     if text.lstrip("-").isdigit():
         return _EPOCH + dt.timedelta(milliseconds=int(text))
     try:
-        if len(text) == 10:  # noqa: PLR2004 - YYYY-MM-DD
+        if len(text) == 10:
             return dt.date.fromisoformat(text)
         return dt.datetime.fromisoformat(text)
     except ValueError:
@@ -394,7 +393,7 @@ def _option_value(prop: PropertyDef, value: t.Any) -> str:
     for option, label in prop.options:
         if folded in {label.strip().casefold(), option.casefold()}:
             return option
-    allowed = ", ".join(values[:12]) + (" ..." if len(values) > 12 else "")  # noqa: PLR2004
+    allowed = ", ".join(values[:12]) + (" ..." if len(values) > 12 else "")
     raise ValueRejected(
         prop.name,
         f"'{_clip(text)}' is not one of the allowed options",
