@@ -37,6 +37,7 @@ from hubspot_sandbox.objects_api import ObjectsApi
 from hubspot_sandbox.ratelimit import DailyCounter, RollingWindow
 from hubspot_sandbox.schema_api import SchemaApi
 from hubspot_sandbox.search_api import SearchApi
+from hubspot_sandbox.seed import SeedSummary
 from hubspot_sandbox.stats import Stats
 from hubspot_sandbox.store import Store
 
@@ -294,6 +295,7 @@ class Sandbox:
         store: The in-memory portal.
         faults: The live fault settings.
         stats: Request counters.
+        seed_summary: What seeding created, when a fixture or the CLI seeded.
         auth: Token registry (``sb.auth.expire(token)`` expires OAuth tokens).
     """
 
@@ -317,6 +319,7 @@ class Sandbox:
         self.search = SearchApi(self.store, self.config, self.objects)
         self.schema = SchemaApi(self.store, self.config)
         self.routes = _build_routes(self.objects, self.search, self.schema, self.auth)
+        self.seed_summary: SeedSummary | None = None
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
