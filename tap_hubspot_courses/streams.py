@@ -30,7 +30,7 @@ import sys
 import typing as t
 
 from singer_sdk import Stream
-from singer_sdk.helpers._typing import TypeConformanceLevel
+from singer_sdk.helpers.conform import TypeConformanceLevel
 
 from hubspot_courses.properties import parse_properties
 from tap_hubspot_courses.reader import (
@@ -286,6 +286,8 @@ class CoursesStream(ResumableStream):
         super().__init__(tap)
         self._pending_ids: list[str] = []
         self._unparsed: collections.Counter[str] = collections.Counter()
+        self.batches: dict[str, tuple[str, ...]] = {}
+        """Course ids of each child context, by its ``course_batch`` label."""
 
     @property
     @override
@@ -412,7 +414,7 @@ class CoursesStream(ResumableStream):
                 definitions, course.get("properties") or {}
             )
             if unparsed:
-                self._unparsed.update(unparsed)
+                self._unparsed.update(unparsed.keys())
             yield {
                 "id": str(course["id"]),
                 "properties": typed,
@@ -427,6 +429,8 @@ class CoursesStream(ResumableStream):
 
     @property
     def _children_selected(self) -> bool:
+        if not self.hubspot.association_types:
+            return False
         return any(
             child.selected or child.has_selected_descendents
             for child in self.child_streams
@@ -446,9 +450,16 @@ class CoursesStream(ResumableStream):
             yield self._take_batch()
 
     def _take_batch(self) -> dict[str, t.Any]:
-        batch = {"course_ids": tuple(self._pending_ids)}
+        """A child context for the pending ids.
+
+        The context names the batch; the ids stay here for the child to
+        take, so that logs and metrics tagged with the context stay short.
+        """
+        ids = tuple(self._pending_ids)
         self._pending_ids = []
-        return batch
+        label = f"{ids[0]}..{ids[-1]} ({len(ids)} courses)"
+        self.batches[label] = ids
+        return {"course_batch": label}
 
     def _flush_children(self) -> None:
         if not self._pending_ids:
@@ -668,7 +679,9 @@ class CourseAssociationsStream(Stream):
 
     @override
     def get_records(self, context: types.Context | None) -> Iterable[types.Record]:
-        ids: Sequence[str] = (context or {}).get("course_ids") or ()
+        label = (context or {}).get("course_batch")
+        parent = self._tap.streams[CoursesStream.name]
+        ids = t.cast("CoursesStream", parent).batches.pop(label, ())
         if not ids:
             return
         reader = CourseReader(self.hubspot.client, self.logger)

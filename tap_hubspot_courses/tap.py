@@ -38,6 +38,9 @@ __all__ = ["TapHubSpotCourses"]
 
 ALL_PROPERTIES = "*"
 
+BASE_PROPERTIES = ("hs_object_id", "hs_createdate", "hs_lastmodifieddate")
+"""Properties HubSpot returns on every course, whatever is requested."""
+
 TAP_SETTINGS = th.PropertiesList(
     th.Property(
         "start_date",
@@ -147,7 +150,8 @@ class TapHubSpotCourses(Tap):
         wanted = self.config.get("properties")
         if not wanted:
             return tuple(self.property_defs)
-        return self._known("properties", wanted)
+        base = [name for name in BASE_PROPERTIES if name in self.property_defs]
+        return self._known("properties", [*base, *wanted])
 
     @functools.cached_property
     def history_properties(self) -> Sequence[str]:
