@@ -315,6 +315,7 @@ class HubSpotClient:
         started = time.monotonic()
         query = _encode_params(params or {})
         attempt = 0
+        throttled = 0
         refreshed = False
         while True:
             attempt += 1
@@ -334,8 +335,11 @@ class HubSpotClient:
                         "request creates records",
                     ) from None
                 wait = self._backoff(attempt, transient)
+                # A ten-secondly 429 says "wait for the window", not "broken":
+                # a storm of them is bounded by the deadline, not the count.
+                throttled += transient.status == 429
                 if (
-                    attempt > self.max_retries
+                    attempt - throttled > self.max_retries
                     or time.monotonic() + wait - started > self.max_retry_seconds
                 ):
                     raise RetriesExhausted(

@@ -83,8 +83,9 @@ CONNECTION_SETTINGS = th.PropertiesList(
         default=8,
         title="Maximum retries",
         description=(
-            "Retries of one request after 429, 5xx, timeouts and dropped "
-            "connections; other errors are never retried."
+            "Retries of one request after 5xx, timeouts and dropped "
+            "connections; other errors are never retried. 429 answers are "
+            "waited out until 'max_retry_seconds' and do not count here."
         ),
     ),
     th.Property(
