@@ -21,7 +21,7 @@ from hubspot_sandbox.faults import Faults
 from hubspot_sandbox.seed import seed_portal
 from hubspot_sandbox.server import Sandbox
 
-TOKEN_ENV = "HUBSPOT_SANDBOX_TOKEN"  # noqa: S105 - the variable's name, no secret
+TOKEN_ENV = "HUBSPOT_SANDBOX_TOKEN"  # noqa: S105 - a variable name
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -29,23 +29,38 @@ def _parser() -> argparse.ArgumentParser:
         prog="hubspot-sandbox",
         description=(
             "Serve a local HubSpot portal with courses. Allowed bearer tokens are "
-            "read from %s (comma separated)." % TOKEN_ENV
+            f"read from {TOKEN_ENV} (comma separated)."
         ),
     )
     parser.add_argument("--host", default="127.0.0.1", help="interface to bind")
     parser.add_argument("--port", type=int, default=0, help="TCP port, 0 for any")
-    parser.add_argument("--seed-courses", type=int, default=500, metavar="N",
-                        help="number of seeded courses (default 500)")
+    parser.add_argument(
+        "--seed-courses",
+        type=int,
+        default=500,
+        metavar="N",
+        help="number of seeded courses (default 500)",
+    )
     parser.add_argument("--seed", type=int, default=7, help="seed of the seed data")
-    parser.add_argument("--rate-limit", type=int, default=190, metavar="N",
-                        help="requests per 10 s per token (default 190)")
+    parser.add_argument(
+        "--rate-limit",
+        type=int,
+        default=190,
+        metavar="N",
+        help="requests per 10 s per token (default 190)",
+    )
     parser.add_argument("--daily-limit", type=int, default=1_000_000, metavar="N")
-    parser.add_argument("--latency-ms", type=int, default=0,
-                        help="delay added to every request")
+    parser.add_argument(
+        "--latency-ms", type=int, default=0, help="delay added to every request"
+    )
     parser.add_argument("--search-lag-seconds", type=float, default=0.0)
     parser.add_argument("--list-over-limit", choices=("cap", "error"), default="cap")
-    parser.add_argument("--ready-file", type=Path, metavar="PATH",
-                        help="write the base URL to PATH once listening")
+    parser.add_argument(
+        "--ready-file",
+        type=Path,
+        metavar="PATH",
+        help="write the base URL to PATH once listening",
+    )
     parser.add_argument("--log-level", default="WARNING")
     return parser
 
@@ -63,7 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr)
     tokens = [t.strip() for t in os.environ.get(TOKEN_ENV, "").split(",") if t.strip()]
     if not tokens:
-        _parser().error("set %s to the bearer token(s) clients will use" % TOKEN_ENV)
+        _parser().error(f"set {TOKEN_ENV} to the bearer token(s) clients will use")
     config = SandboxConfig(
         tokens={token: ALL_COURSE_SCOPES for token in tokens},
         rate_limit_max=args.rate_limit,
@@ -88,9 +103,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             partial = args.ready_file.with_name(args.ready_file.name + ".tmp")
             partial.write_text(sandbox.url + "\n", encoding="utf-8")
             partial.replace(args.ready_file)
-        print(  # noqa: T201 - the CLI's one startup line
-            "HubSpot sandbox listening on %s with %d courses"
-            % (sandbox.url, len(sandbox.store.courses)),
+        print(
+            f"HubSpot sandbox listening on {sandbox.url} "
+            f"with {len(sandbox.store.courses)} courses",
             flush=True,
         )
         while not stop.wait(0.5):

@@ -130,7 +130,8 @@ class AuthRegistry:
             )
         if not secrets.compare_digest(form.get("client_secret", ""), client.secret):
             return 400, _oauth_error(
-                "invalid_client", "missing or invalid client secret",
+                "invalid_client",
+                "missing or invalid client secret",
                 "BAD_CLIENT_SECRET",
             )
         refresh = form.get("refresh_token", "")
@@ -144,8 +145,12 @@ class AuthRegistry:
         access = "sandbox-oauth-" + secrets.token_urlsafe(24)
         with self._lock:
             self._oauth[access] = TokenInfo(
-                access, frozenset(client.scopes), "oauth",
-                self._clock() + ttl, 0, client_id,
+                access,
+                frozenset(client.scopes),
+                "oauth",
+                self._clock() + ttl,
+                0,
+                client_id,
             )
         return 200, {
             "token_type": "bearer",
@@ -161,16 +166,14 @@ class AuthRegistry:
 def _invalid_authentication() -> ApiError:
     message = (
         "Authentication credentials not found. This API supports OAuth 2.0 "
-        "authentication and you can find more details at %s" % AUTH_DOCS_URL
+        f"authentication and you can find more details at {AUTH_DOCS_URL}"
     )
     return ApiError(401, error_body(message, "INVALID_AUTHENTICATION"))
 
 
 def _expired(expired_at: float, now: float) -> ApiError:
     seconds = max(0, math.floor(now - expired_at))
-    message = "The OAuth token used to make this call expired %d second(s) ago." % (
-        seconds
-    )
+    message = f"The OAuth token used to make this call expired {seconds} second(s) ago."
     moment = datetime.fromtimestamp(expired_at, UTC)
     return ApiError(
         401,

@@ -66,7 +66,7 @@ class ApiError(Exception):
     headers: dict[str, str] | None = None
 
     def __str__(self) -> str:
-        return "%d %s" % (self.status, self.body.get("message", ""))
+        return f"{self.status} {self.body.get('message', '')}"
 
 
 def bad_request(message: str, **kwargs: Any) -> ApiError:
@@ -106,7 +106,7 @@ def rate_limit_body(policy: str) -> dict[str, Any]:
     """
     return {
         "status": "error",
-        "message": "You have reached your %s limit." % policy.lower(),
+        "message": f"You have reached your {policy.lower()} limit.",
         "errorType": "RATE_LIMIT",
         "correlationId": str(uuid.uuid4()),
         "policyName": policy,
@@ -153,8 +153,8 @@ def property_validation_error(
         }
         for p in problems
     ]
-    message = "Property values were not valid: %s" % json.dumps(
-        items, separators=(",", ":"), ensure_ascii=False
+    message = "Property values were not valid: {}".format(
+        json.dumps(items, separators=(",", ":"), ensure_ascii=False)
     )
     details = [
         {"message": p.message, "code": p.code, "context": {"propertyName": [p.name]}}

@@ -67,7 +67,7 @@ class Faults:
     )
 
     def __post_init__(self) -> None:
-        self._rng = random.Random(self.seed)
+        self._rng = random.Random(self.seed)  # noqa: S311 - reproducible faults
 
     def reseed(self, seed: int) -> None:
         """Restart the random generator from ``seed``.
@@ -77,7 +77,7 @@ class Faults:
         """
         with self._lock:
             self.seed = seed
-            self._rng = random.Random(seed)
+            self._rng = random.Random(seed)  # noqa: S311 - reproducible faults
 
     def reset(self) -> None:
         """Switch every fault off and forget pending ``fail_next`` requests."""
@@ -95,7 +95,9 @@ class Faults:
             self.path_regexes = {}
             self._fail_next.clear()
 
-    def fail_next(self, n: int, status: int = 500, path_regex: str | None = None) -> None:
+    def fail_next(
+        self, n: int, status: int = 500, path_regex: str | None = None
+    ) -> None:
         """Answer the next ``n`` matching requests with ``status``.
 
         Args:

@@ -46,7 +46,7 @@ class Request:
         try:
             return json.loads(self.body or b"null")
         except (ValueError, UnicodeDecodeError) as exc:
-            raise bad_request("Invalid input JSON on line 1: %s" % exc) from exc
+            raise bad_request(f"Invalid input JSON on line 1: {exc}") from exc
 
     def json_object(self) -> dict[str, Any]:
         """Decode the body as a JSON object.

@@ -80,9 +80,7 @@ def decode_cursor(cursor: str | None) -> int:
     return int(decoded)
 
 
-def parse_limit(
-    raw: object, default: int, maximum: int, config: SandboxConfig
-) -> int:
+def parse_limit(raw: object, default: int, maximum: int, config: SandboxConfig) -> int:
     """Validate a page size.
 
     Args:
@@ -103,14 +101,13 @@ def parse_limit(
     try:
         limit = int(str(raw))
     except ValueError as exc:
-        raise bad_request("limit must be an integer, got '%s'." % raw) from exc
+        raise bad_request(f"limit must be an integer, got '{raw}'.") from exc
     if limit < 1:
         raise bad_request("limit must be at least 1.")
     if limit > maximum:
         if config.list_over_limit == "error":
             raise bad_request(
-                "limit %d is above the maximum of %d for this request."
-                % (limit, maximum)
+                f"limit {limit} is above the maximum of {maximum} for this request."
             )
         return maximum
     return limit
@@ -226,8 +223,10 @@ class ObjectsApi:
                 collection["paging"] = {
                     "next": {
                         "after": after,
-                        "link": "/crm/v4/objects/%s/%s/associations/%s?after=%s"
-                        % (COURSES_OBJECT_TYPE_ID, course.id, kind, after),
+                        "link": (
+                            f"/crm/v4/objects/{COURSES_OBJECT_TYPE_ID}/{course.id}"
+                            f"/associations/{kind}?after={after}"
+                        ),
                     }
                 }
             inline[kind] = collection
@@ -241,9 +240,9 @@ class ObjectsApi:
         definition = self.store.properties.get(id_property)
         if definition is None or not definition.get("hasUniqueValue"):
             raise bad_request(
-                "Unable to perform update/upsert by non-unique %s property %s "
-                "in portal ID %d"
-                % (COURSES_OBJECT_TYPE_ID, id_property, self.config.portal_id)
+                f"Unable to perform update/upsert by non-unique "
+                f"{COURSES_OBJECT_TYPE_ID} property {id_property} "
+                f"in portal ID {self.config.portal_id}"
             )
         return id_property
 
@@ -283,7 +282,7 @@ class ObjectsApi:
 
     # -- list / get -----------------------------------------------------------
 
-    def list(self, req: Request) -> Response:
+    def list_page(self, req: Request) -> Response:
         """``GET .../courses``: one page of records in id order.
 
         Args:
@@ -309,7 +308,10 @@ class ObjectsApi:
         if next_id is not None:
             cursor = encode_cursor(next_id)
             body["paging"] = {
-                "next": {"after": cursor, "link": "?after=%s&limit=%d" % (cursor, limit)}
+                "next": {
+                    "after": cursor,
+                    "link": f"?after={cursor}&limit={limit}",
+                }
             }
         return Response(200, body)
 
@@ -327,9 +329,7 @@ class ObjectsApi:
         """
         id_property = self._check_id_property(req.param("idProperty"))
         with self.store.lock:
-            course = self.find(
-                req.match["id"], id_property, req.bool_param("archived")
-            )
+            course = self.find(req.match["id"], id_property, req.bool_param("archived"))
             if course is None:
                 raise not_found(NOT_FOUND_MESSAGE)
             body = self.serialize(
@@ -361,7 +361,7 @@ class ObjectsApi:
                         PropertyProblem(
                             name,
                             "REQUIRED_PROPERTY",
-                            'Property "%s" is required to create a course.' % name,
+                            f'Property "{name}" is required to create a course.',
                         )
                     )
         return values, problems
@@ -382,12 +382,10 @@ class ObjectsApi:
             own = course.id if course is not None else marker
             if other is not None and other != own:
                 message = (
-                    "A course with %s '%s' already exists. Existing ID: %s"
-                    % (name, value, other)
+                    f"A course with {name} '{value}' already exists. "
+                    f"Existing ID: {other}"
                 )
-                return error_body(
-                    message, "CONFLICT", context={"existingId": [other]}
-                )
+                return error_body(message, "CONFLICT", context={"existingId": [other]})
         for name in self.store.unique_properties():
             value = values.get(name)
             if value:
@@ -416,13 +414,15 @@ class ObjectsApi:
                 kind = by_type_id.get(type_id) if isinstance(type_id, int) else None
                 if kind is None:
                     raise bad_request(
-                        "Association type id %s is not valid for %s."
-                        % (type_id, COURSES_OBJECT_TYPE_ID)
+                        f"Association type id {type_id} is not valid for "
+                        f"{COURSES_OBJECT_TYPE_ID}."
                     )
                 parsed.append((kind, to_id, type_id, category))
         return parsed
 
-    def _associate(self, course: Course, links: Iterable[tuple[str, str, int, str]]) -> None:
+    def _associate(
+        self, course: Course, links: Iterable[tuple[str, str, int, str]]
+    ) -> None:
         for kind, to_id, type_id, category in links:
             self.store.associate(course.id, kind, to_id, type_id, category)
 
@@ -452,10 +452,8 @@ class ObjectsApi:
             course = self.store.create_course(values, "API")
             self._associate(course, links)
             body = self.serialize(course, all_properties=True)
-        location = "%s/crm/objects/2026-03/%s/%s" % (
-            req.base_url,
-            COURSES_OBJECT_TYPE_ID,
-            course.id,
+        location = (
+            f"{req.base_url}/crm/objects/2026-03/{COURSES_OBJECT_TYPE_ID}/{course.id}"
         )
         return Response(201, body, {"Location": location})
 
@@ -540,7 +538,8 @@ class ObjectsApi:
                 if v and not primary.properties.get(k) and k not in COMPUTED_PROPERTIES
             }
             merged = [
-                p for p in primary.properties.get("hs_merged_object_ids", "").split(";")
+                p
+                for p in primary.properties.get("hs_merged_object_ids", "").split(";")
                 if p
             ]
             fill["hs_merged_object_ids"] = ";".join([*merged, other.id])
@@ -548,8 +547,12 @@ class ObjectsApi:
                 for record in self.store.associations_of(other.id, kind):
                     for spec in record.types:
                         self.store.associate(
-                            primary.id, kind, record.to_id, spec.type_id,
-                            spec.category, spec.label,
+                            primary.id,
+                            kind,
+                            record.to_id,
+                            spec.type_id,
+                            spec.category,
+                            spec.label,
                         )
             self.store.update_course(primary.id, fill, source_type="MERGE")
             self.store.delete_course(other.id)
@@ -565,8 +568,8 @@ class ObjectsApi:
             raise bad_request("inputs must be an array of objects.")
         if len(inputs) > BATCH_MAX:
             raise bad_request(
-                "Too many inputs: %d. A batch accepts at most %d inputs."
-                % (len(inputs), BATCH_MAX),
+                f"Too many inputs: {len(inputs)}. A batch accepts at most "
+                f"{BATCH_MAX} inputs.",
                 context={"inputs": [str(len(inputs))]},
             )
         return inputs
@@ -575,9 +578,12 @@ class ObjectsApi:
     def _trace_ids(inputs: Sequence[Mapping[str, Any]]) -> list[str | None] | None:
         """Return the trace ids when every input has a unique one, else None."""
         traces = [i.get("objectWriteTraceId") for i in inputs]
-        if inputs and all(isinstance(t, str) and t for t in traces):
-            if len(set(traces)) == len(traces):
-                return [str(t) for t in traces]
+        if (
+            inputs
+            and all(isinstance(t, str) and t for t in traces)
+            and len(set(traces)) == len(traces)
+        ):
+            return [str(t) for t in traces]
         return None
 
     @staticmethod
@@ -590,14 +596,13 @@ class ObjectsApi:
             seen.add(key)
         if duplicates:
             raise bad_request(
-                "Duplicate IDs found in batch input: [%s]. IDs must be unique"
-                % ", ".join(duplicates),
+                "Duplicate IDs found in batch input: [{}]. IDs must be unique".format(
+                    ", ".join(duplicates)
+                ),
                 context={"ids": duplicates},
             )
 
-    def _batch_error(
-        self, failure: _Failure, trace_id: str | None
-    ) -> dict[str, Any]:
+    def _batch_error(self, failure: _Failure, trace_id: str | None) -> dict[str, Any]:
         body = failure.body
         context = {k: list(v) for k, v in (body.get("context") or {}).items()}
         if trace_id is not None:
@@ -717,7 +722,7 @@ class ObjectsApi:
                     body = property_validation_error(problems, self.config.portal_id)
                     failures.append(_Failure(position, 400, body))
                     continue
-                conflict = self._conflict(values, None, claimed, "#%d" % position)
+                conflict = self._conflict(values, None, claimed, f"#{position}")
                 if conflict is not None:
                     failures.append(_Failure(position, 409, conflict))
                     continue
@@ -755,9 +760,7 @@ class ObjectsApi:
         payload = req.json_object()
         inputs = self._inputs(payload)
         traces = self._trace_ids(inputs)
-        self._reject_duplicates(
-            ["%s" % i.get("id", "") for i in inputs]
-        )
+        self._reject_duplicates(["{}".format(i.get("id", "")) for i in inputs])
         prepared: list[_Prepared] = []
         failures: list[_Failure] = []
         not_found_failures: list[_Failure] = []
@@ -795,7 +798,8 @@ class ObjectsApi:
             self._fail_whole(failures, traces)
             results = []
             for entry in prepared:
-                assert entry.course is not None  # noqa: S101 - set above
+                if entry.course is None:
+                    continue
                 self.store.update_course(entry.course.id, entry.values)
                 result = self.serialize(entry.course, all_properties=True)
                 if entry.trace_id is not None:
@@ -857,7 +861,7 @@ class ObjectsApi:
                     body = property_validation_error(problems, self.config.portal_id)
                     failures.append(_Failure(position, 400, body))
                     continue
-                marker = course.id if course is not None else "#%d" % position
+                marker = course.id if course is not None else f"#{position}"
                 conflict = self._conflict(values, course, claimed, marker)
                 if conflict is not None:
                     failures.append(_Failure(position, 409, conflict))

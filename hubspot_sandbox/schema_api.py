@@ -101,8 +101,8 @@ class SchemaApi:
             definition = self.store.properties.get(name)
             if definition is None:
                 raise not_found(
-                    "Unable to find property %s for object type %s"
-                    % (name, COURSES_OBJECT_TYPE_ID)
+                    f"Unable to find property {name} for object type "
+                    f"{COURSES_OBJECT_TYPE_ID}"
                 )
             return Response(200, copy.deepcopy(definition))
 
@@ -140,7 +140,9 @@ class SchemaApi:
                 {
                     "status": "error",
                     "category": "OBJECT_NOT_FOUND",
-                    "message": "Unable to find some properties: %s" % ", ".join(missing),
+                    "message": "Unable to find some properties: {}".format(
+                        ", ".join(missing)
+                    ),
                     "context": {"names": missing},
                     "errors": [],
                     "links": {},
@@ -167,7 +169,7 @@ class SchemaApi:
         object_type = req.match.get("t")
         if object_type:
             if object_type not in {COURSES_OBJECT_TYPE_ID, "courses"}:
-                raise not_found("Unknown object-library object type %s." % object_type)
+                raise not_found(f"Unknown object-library object type {object_type}.")
             return Response(200, {"enablement": enabled})
         return Response(
             200,
@@ -187,8 +189,8 @@ class SchemaApi:
         to_type = canonical_to_type(req.match["to"])
         if to_type is None:
             raise bad_request(
-                "Associations from courses to '%s' are not emulated; use contacts "
-                "(0-1) or companies (0-2)." % req.match["to"]
+                "Associations from courses to '{}' are not emulated; use contacts "
+                "(0-1) or companies (0-2).".format(req.match["to"])
             )
         return to_type
 
@@ -238,8 +240,8 @@ class SchemaApi:
             raise bad_request("inputs must be an array.")
         if len(inputs) > ASSOC_BATCH_READ_MAX:
             raise bad_request(
-                "Too many inputs: %d. Association batch read accepts at most %d."
-                % (len(inputs), ASSOC_BATCH_READ_MAX)
+                f"Too many inputs: {len(inputs)}. Association batch read accepts "
+                f"at most {ASSOC_BATCH_READ_MAX}."
             )
         results: list[dict[str, Any]] = []
         errors: list[dict[str, Any]] = []
@@ -251,9 +253,9 @@ class SchemaApi:
                     course_id, to_type, start, ASSOC_PAGE_MAX
                 )
                 if not page:
-                    message = "No %s is associated with course %s." % (
-                        _SINGULAR[to_type],
-                        course_id,
+                    message = (
+                        f"No {_SINGULAR[to_type]} is associated with course "
+                        f"{course_id}."
                     )
                     entry = error_body(
                         message,
@@ -297,17 +299,20 @@ class SchemaApi:
             spec = known.get(type_id) if isinstance(type_id, int) else None
             if spec is None or spec.category != category:
                 raise bad_request(
-                    "%s association type id %s is not valid between %s and %s."
-                    % (category, type_id, COURSES_OBJECT_TYPE_ID,
-                       OBJECT_TYPE_IDS[to_type])
+                    f"{category} association type id {type_id} is not valid "
+                    f"between {COURSES_OBJECT_TYPE_ID} and "
+                    f"{OBJECT_TYPE_IDS[to_type]}."
                 )
             specs.append(spec)
         return specs
 
     def _labels_pair(self, course_id: str, to_type: str, to_id: str) -> dict[str, Any]:
         record = next(
-            (r for r in self.store.associations_of(course_id, to_type)
-             if r.to_id == to_id),
+            (
+                r
+                for r in self.store.associations_of(course_id, to_type)
+                if r.to_id == to_id
+            ),
             None,
         )
         labels = [t.label for t in record.types if t.label] if record else []
@@ -322,7 +327,7 @@ class SchemaApi:
     def _require_course(self, course_id: str) -> None:
         course = self.store.courses.get(course_id)
         if course is None or course.archived:
-            raise not_found("Course %s does not exist." % course_id)
+            raise not_found(f"Course {course_id} does not exist.")
 
     def batch_create(self, req: Request) -> Response:
         """``POST .../associations/.../courses/{to}/batch/create`` (labelled).
@@ -341,8 +346,8 @@ class SchemaApi:
             raise bad_request("inputs must be an array.")
         if len(inputs) > ASSOC_BATCH_CREATE_MAX:
             raise bad_request(
-                "Too many inputs: %d. Association batch create accepts at most %d."
-                % (len(inputs), ASSOC_BATCH_CREATE_MAX)
+                f"Too many inputs: {len(inputs)}. Association batch create accepts "
+                f"at most {ASSOC_BATCH_CREATE_MAX}."
             )
         results: list[dict[str, Any]] = []
         missing: list[str] = []
@@ -353,7 +358,9 @@ class SchemaApi:
                 to_id = str(((item or {}).get("to") or {}).get("id", ""))
                 if not course_id or not to_id:
                     raise bad_request("Each input needs from.id and to.id.")
-                parsed.append((course_id, to_id, self._specs(to_type, item.get("types"))))
+                parsed.append(
+                    (course_id, to_id, self._specs(to_type, item.get("types")))
+                )
             for course_id, to_id, specs in parsed:
                 course = self.store.courses.get(course_id)
                 if course is None or course.archived:
@@ -361,7 +368,11 @@ class SchemaApi:
                     continue
                 for spec in specs:
                     self.store.associate(
-                        course_id, to_type, to_id, spec.type_id, spec.category,
+                        course_id,
+                        to_type,
+                        to_id,
+                        spec.type_id,
+                        spec.category,
                         spec.label,
                     )
                 results.append(self._labels_pair(course_id, to_type, to_id))
@@ -382,7 +393,7 @@ class SchemaApi:
                 {
                     "status": "error",
                     "category": "OBJECT_NOT_FOUND",
-                    "message": "Could not find courses: %s" % ", ".join(missing),
+                    "message": "Could not find courses: {}".format(", ".join(missing)),
                     "context": {"ids": missing},
                     "errors": [],
                     "links": {},
@@ -406,7 +417,7 @@ class SchemaApi:
         if not isinstance(inputs, list):
             raise bad_request("inputs must be an array.")
         if len(inputs) > ASSOC_BATCH_CREATE_MAX:
-            raise bad_request("Too many inputs: %d." % len(inputs))
+            raise bad_request(f"Too many inputs: {len(inputs)}.")
         results: list[dict[str, Any]] = []
         missing: list[str] = []
         with self.store.lock:
@@ -471,7 +482,7 @@ class SchemaApi:
             body["paging"] = {
                 "next": {
                     "after": cursor,
-                    "link": "?after=%s&limit=%d" % (cursor, limit),
+                    "link": f"?after={cursor}&limit={limit}",
                 }
             }
         return Response(200, body)
@@ -541,7 +552,9 @@ class SchemaApi:
         return Response(204)
 
 
-def _default_result(course_id: str, to_id: str, spec: AssociationType) -> dict[str, Any]:
+def _default_result(
+    course_id: str, to_id: str, spec: AssociationType
+) -> dict[str, Any]:
     return {
         "from": {"id": course_id},
         "to": {"id": to_id},

@@ -24,8 +24,19 @@ MAX_FILTERS_PER_GROUP = 6
 MAX_FILTERS = 18
 OPERATORS = frozenset(
     {
-        "EQ", "NEQ", "LT", "LTE", "GT", "GTE", "BETWEEN", "IN", "NOT_IN",
-        "HAS_PROPERTY", "NOT_HAS_PROPERTY", "CONTAINS_TOKEN", "NOT_CONTAINS_TOKEN",
+        "EQ",
+        "NEQ",
+        "LT",
+        "LTE",
+        "GT",
+        "GTE",
+        "BETWEEN",
+        "IN",
+        "NOT_IN",
+        "HAS_PROPERTY",
+        "NOT_HAS_PROPERTY",
+        "CONTAINS_TOKEN",
+        "NOT_CONTAINS_TOKEN",
     }
 )
 QUERY_PROPERTIES = ("hs_course_name", "hs_course_id", "hs_course_description")
@@ -65,7 +76,9 @@ class SearchApi:
         objects: Used to render records.
     """
 
-    def __init__(self, store: Store, config: SandboxConfig, objects: ObjectsApi) -> None:
+    def __init__(
+        self, store: Store, config: SandboxConfig, objects: ObjectsApi
+    ) -> None:
         self.store = store
         self.config = config
         self.objects = objects
@@ -86,8 +99,8 @@ class SearchApi:
         text = req.body.decode("utf-8", errors="replace")
         if len(text) > MAX_BODY_CHARS:
             raise bad_request(
-                "Search request body is %d characters; the limit is %d."
-                % (len(text), MAX_BODY_CHARS)
+                f"Search request body is {len(text)} characters; "
+                f"the limit is {MAX_BODY_CHARS}."
             )
         payload = req.json_object() if text.strip() else {}
         limit = parse_limit(payload.get("limit"), 10, SEARCH_MAX_LIMIT, self.config)
@@ -134,16 +147,14 @@ class SearchApi:
         try:
             offset = int(str(raw))
         except ValueError as exc:
-            raise bad_request(
-                "after must be an integer offset, got '%s'." % raw
-            ) from exc
+            raise bad_request(f"after must be an integer offset, got '{raw}'.") from exc
         if offset < 0:
             raise bad_request("after must not be negative.")
         if offset >= SEARCH_RESULT_CAP:
             raise bad_request(
-                "Search results are limited to %d per query; after=%d is past "
-                "that limit. Narrow the filters instead of paging further."
-                % (SEARCH_RESULT_CAP, offset),
+                f"Search results are limited to {SEARCH_RESULT_CAP} per query; "
+                f"after={offset} is past that limit. Narrow the filters instead "
+                "of paging further.",
                 context={"after": [str(offset)]},
             )
         return offset
@@ -151,20 +162,17 @@ class SearchApi:
     def _kind(self, name: str) -> str:
         definition = self.store.properties.get(name)
         if definition is None:
-            raise bad_request(
-                "Property '%s' does not exist on object type 0-410." % name
-            )
+            raise bad_request(f"Property '{name}' does not exist on object type 0-410.")
         return str(definition.get("type", "string"))
 
-    def _sort(
-        self, sorts: object
-    ) -> tuple[Callable[[Course], Key] | None, bool]:
+    def _sort(self, sorts: object) -> tuple[Callable[[Course], Key] | None, bool]:
         if not isinstance(sorts, list) or not sorts:
             return None, False
         first = sorts[0]
         if isinstance(first, str):
-            name, direction = first.lstrip("-"), (
-                "DESCENDING" if first.startswith("-") else "ASCENDING"
+            name, direction = (
+                first.lstrip("-"),
+                ("DESCENDING" if first.startswith("-") else "ASCENDING"),
             )
         elif isinstance(first, Mapping):
             name = str(first.get("propertyName", ""))
@@ -189,8 +197,7 @@ class SearchApi:
             raise bad_request("filterGroups must be an array.")
         if len(groups) > MAX_GROUPS:
             raise bad_request(
-                "Too many filter groups: %d; the maximum is %d."
-                % (len(groups), MAX_GROUPS)
+                f"Too many filter groups: {len(groups)}; the maximum is {MAX_GROUPS}."
             )
         compiled: list[list[Callable[[Course], bool]]] = []
         total = 0
@@ -198,24 +205,24 @@ class SearchApi:
             filters = (group or {}).get("filters") or []
             if len(filters) > MAX_FILTERS_PER_GROUP:
                 raise bad_request(
-                    "Too many filters in one group: %d; the maximum is %d."
-                    % (len(filters), MAX_FILTERS_PER_GROUP)
+                    f"Too many filters in one group: {len(filters)}; "
+                    f"the maximum is {MAX_FILTERS_PER_GROUP}."
                 )
             total += len(filters)
             compiled.append([self._filter(f) for f in filters])
         if total > MAX_FILTERS:
             raise bad_request(
-                "Too many filters: %d; the maximum is %d." % (total, MAX_FILTERS)
+                f"Too many filters: {total}; the maximum is {MAX_FILTERS}."
             )
         compiled = [group for group in compiled if group]
         if not compiled:
             return lambda course: True
         return lambda course: any(all(f(course) for f in g) for g in compiled)
 
-    def _filter(self, spec: Mapping[str, Any]) -> Callable[[Course], bool]:  # noqa: C901
+    def _filter(self, spec: Mapping[str, Any]) -> Callable[[Course], bool]:
         operator = str(spec.get("operator", "EQ")).upper()
         if operator not in OPERATORS:
-            raise bad_request("Unknown filter operator '%s'." % operator)
+            raise bad_request(f"Unknown filter operator '{operator}'.")
         name = str(spec.get("propertyName", ""))
         if name.startswith("associations."):
             return self._association_filter(name, operator, spec)
@@ -238,12 +245,12 @@ class SearchApi:
         def operand(key: str) -> Key:
             value = spec.get(key)
             if value is None:
-                raise bad_request("Operator %s needs '%s'." % (operator, key))
+                raise bad_request(f"Operator {operator} needs '{key}'.")
             try:
                 return _typed(kind, _text(value))
             except ValueError as exc:
                 raise bad_request(
-                    "Filter value '%s' is not valid for %s." % (value, name)
+                    f"Filter value '{value}' is not valid for {name}."
                 ) from exc
 
         if operator == "HAS_PROPERTY":
@@ -253,7 +260,7 @@ class SearchApi:
         if operator in {"IN", "NOT_IN"}:
             raw_values = spec.get("values")
             if not isinstance(raw_values, list):
-                raise bad_request("Operator %s needs 'values'." % operator)
+                raise bad_request(f"Operator {operator} needs 'values'.")
             wanted = {_typed(kind, _text(v)) for v in raw_values}
             if operator == "IN":
                 return lambda c: any(v in wanted for v in values_of(c))

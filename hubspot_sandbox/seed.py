@@ -30,13 +30,30 @@ FIRST_HEAVY_CONTACT_ID = 9_000_001
 LONG_DESCRIPTION_LENGTH = 20_000
 
 _PREFIXES = (
-    "Intro to", "Advanced", "Foundations of", "Mastering", "Café talk:",
-    "Über", "日本語で学ぶ", "Введение в", "Practical", "Señor's guide to",
+    "Intro to",
+    "Advanced",
+    "Foundations of",
+    "Mastering",
+    "Café talk:",
+    "Über",
+    "日本語で学ぶ",
+    "Введение в",
+    "Practical",
+    "Señor's guide to",
 )
 _SUBJECTS = (
-    "Forklift Safety", "Data Literacy", "Négociation", "Leadership 🚀",
-    "First Aid ⛑️", "Python", "Spreadsheets", "Customer Care 💬", "Compliance",
-    "Mindfulness 🧘", "Öffentliches Reden", "Welding",
+    "Forklift Safety",
+    "Data Literacy",
+    "Négociation",
+    "Leadership 🚀",
+    "First Aid ⛑️",
+    "Python",
+    "Spreadsheets",
+    "Customer Care 💬",
+    "Compliance",
+    "Mindfulness 🧘",
+    "Öffentliches Reden",
+    "Welding",
 )
 _USERS = (1101, 1102, 1103)
 
@@ -63,7 +80,7 @@ class SeedSummary:
     company_ids: list[str] = field(default_factory=list)
 
 
-def seed_portal(  # noqa: C901 - one linear recipe reads best in one place
+def seed_portal(
     store: Store,
     courses: int = 500,
     seed: int = 7,
@@ -104,7 +121,7 @@ def seed_portal(  # noqa: C901 - one linear recipe reads best in one place
     Returns:
         A summary of what was created.
     """
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311 - deterministic test data
     summary = SeedSummary()
     stage_values = [value for value, _ in STAGE_OPTIONS]
     delivery_values = [value for value, _ in DELIVERY_OPTIONS]
@@ -135,13 +152,13 @@ def seed_portal(  # noqa: C901 - one linear recipe reads best in one place
             created = base + timedelta(
                 minutes=23 * position, milliseconds=rng.randrange(60_000)
             )
-            name = "%s %s" % (rng.choice(_PREFIXES), rng.choice(_SUBJECTS))
+            name = f"{rng.choice(_PREFIXES)} {rng.choice(_SUBJECTS)}"
             if position % 97 == 0:
-                name += " ✨ (Level %d)" % (position % 5 + 1)
+                name += f" ✨ (Level {position % 5 + 1})"
             props = {
                 "hs_course_name": name,
-                "hs_course_id": "C-%05d" % number,
-                "external_course_id": "LMS-%06d" % number,
+                "hs_course_id": f"C-{number:05d}",
+                "external_course_id": f"LMS-{number:06d}",
                 "hs_pipeline": "default",
                 "hs_pipeline_stage": rng.choice(stage_values),
                 "hs_enrollment_capacity": str(rng.choice((10, 12, 20, 25, 50, 120))),
@@ -152,13 +169,13 @@ def seed_portal(  # noqa: C901 - one linear recipe reads best in one place
                     created + timedelta(days=rng.randrange(1, 9), hours=9)
                 ),
                 "is_certified": rng.choice(("true", "false")),
-                "price": "%d.%02d" % (rng.randrange(0, 900), rng.randrange(0, 100)),
+                "price": _price(rng),
                 "delivery_format": rng.choice(delivery_values),
                 "topics": ";".join(
                     sorted(rng.sample(topic_values, rng.randrange(1, 4)))
                 ),
-                "instructor_email": "trainer%d@example.com" % rng.randrange(1, 40),
-                "rating": "%.1f" % (rng.randrange(10, 51) / 10),
+                "instructor_email": f"trainer{rng.randrange(1, 40)}@example.com",
+                "rating": f"{rng.randrange(10, 51) / 10:.1f}",
                 "hs_object_source": "IMPORT",
                 "hs_object_source_label": "IMPORT",
             }
@@ -167,13 +184,13 @@ def seed_portal(  # noqa: C901 - one linear recipe reads best in one place
                     "Très long descriptif — " * LONG_DESCRIPTION_LENGTH
                 )[:LONG_DESCRIPTION_LENGTH]
             elif position % 4:
-                props["hs_course_description"] = "About %s." % name
+                props["hs_course_description"] = f"About {name}."
             for optional in ("price", "instructor_email", "course_start_date"):
                 if rng.random() < 0.08:
                     del props[optional]
 
             history: dict[str, list[HistoryEntry]] = {
-                key: [HistoryEntry(value, created, "IMPORT", "import:%d" % seed)]
+                key: [HistoryEntry(value, created, "IMPORT", f"import:{seed}")]
                 for key, value in props.items()
             }
             updated = created
@@ -181,14 +198,16 @@ def seed_portal(  # noqa: C901 - one linear recipe reads best in one place
                 moment = created
                 for _ in range(rng.randrange(1, 4)):
                     moment += timedelta(
-                        hours=rng.randrange(1, 24 * 20), milliseconds=rng.randrange(1000)
+                        hours=rng.randrange(1, 24 * 20),
+                        milliseconds=rng.randrange(1000),
                     )
                     key = rng.choice(editable)
-                    value = _edited_value(rng, key, stage_values, delivery_values,
-                                          topic_values)
+                    value = _edited_value(
+                        rng, key, stage_values, delivery_values, topic_values
+                    )
                     user = rng.choice(_USERS)
                     entry = HistoryEntry(
-                        value, moment, "CRM_UI", "userId:%d" % user, None, user
+                        value, moment, "CRM_UI", f"userId:{user}", None, user
                     )
                     history.setdefault(key, []).insert(0, entry)
                     if value:
@@ -197,7 +216,7 @@ def seed_portal(  # noqa: C901 - one linear recipe reads best in one place
                         props.pop(key, None)
                 updated = moment
 
-            course_id = store._allocate_id(rng.randrange(1, 4))  # noqa: SLF001
+            course_id = store._allocate_id(rng.randrange(1, 4))
             course = Course(course_id, props, history, created, updated)
             if position not in heavy_positions and rng.random() < archived_fraction:
                 course.archived = True
@@ -211,8 +230,12 @@ def seed_portal(  # noqa: C901 - one linear recipe reads best in one place
                 store.associate(course_id, "contacts", contact)
                 if rng.random() < labelled_fraction:
                     store.associate(
-                        course_id, "contacts", contact, INSTRUCTOR_LABEL.type_id,
-                        INSTRUCTOR_LABEL.category, INSTRUCTOR_LABEL.label,
+                        course_id,
+                        "contacts",
+                        contact,
+                        INSTRUCTOR_LABEL.type_id,
+                        INSTRUCTOR_LABEL.category,
+                        INSTRUCTOR_LABEL.label,
                     )
             if rng.random() < company_fraction:
                 company = str(FIRST_COMPANY_ID + rng.randrange(max(10, courses // 5)))
@@ -239,6 +262,11 @@ def seed_portal(  # noqa: C901 - one linear recipe reads best in one place
     return summary
 
 
+def _price(rng: random.Random) -> str:
+    whole = rng.randrange(0, 900)
+    return f"{whole}.{rng.randrange(0, 100):02d}"
+
+
 def _edited_value(
     rng: random.Random,
     key: str,
@@ -249,7 +277,7 @@ def _edited_value(
     if key == "hs_pipeline_stage":
         return rng.choice(stages)
     if key == "price":
-        return "%d.%02d" % (rng.randrange(0, 900), rng.randrange(0, 100))
+        return _price(rng)
     if key == "hs_enrollment_capacity":
         return str(rng.randrange(5, 200))
     if key == "delivery_format":

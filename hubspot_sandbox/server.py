@@ -46,8 +46,22 @@ logger = logging.getLogger("hubspot_sandbox")
 JSON_CONTENT_TYPE = "application/json;charset=utf-8"
 COURSE_NAMES = frozenset({"courses", COURSES_OBJECT_TYPE_ID})
 OTHER_KNOWN_TYPES = frozenset(
-    {"contacts", "companies", "deals", "tickets", "0-1", "0-2", "0-3", "0-5",
-     "listings", "0-420", "services", "0-162", "appointments", "0-421"}
+    {
+        "contacts",
+        "companies",
+        "deals",
+        "tickets",
+        "0-1",
+        "0-2",
+        "0-3",
+        "0-5",
+        "listings",
+        "0-420",
+        "services",
+        "0-162",
+        "appointments",
+        "0-421",
+    }
 )
 READ = frozenset({READ_SCOPE})
 WRITE = frozenset({WRITE_SCOPE})
@@ -81,69 +95,221 @@ class Route:
     type_slots: tuple[str, ...] = ("t",)
 
 
-def _build_routes(objects: ObjectsApi, search: SearchApi, schema: SchemaApi,
-                  auth: AuthRegistry) -> list[Route]:
+def _build_routes(
+    objects: ObjectsApi, search: SearchApi, schema: SchemaApi, auth: AuthRegistry
+) -> list[Route]:
     obj = r"/crm/(?:v3/objects|objects/2026-03)/(?P<t>[^/]+)"
     obj_dated = r"/crm/objects/2026-03/(?P<t>[^/]+)"
     rec = r"/crm/(?:v4/objects|objects/2026-03)/(?P<t>[^/]+)/(?P<id>[^/]+)/associations"
     props = r"/crm/(?:v3/properties|properties/2026-03)/(?P<t>[^/]+)"
-    assoc = r"/crm/(?:v4/associations|associations/2026-03)/(?P<from>[^/]+)/(?P<to>[^/]+)"
+    assoc = (
+        r"/crm/(?:v4/associations|associations/2026-03)/(?P<from>[^/]+)/(?P<to>[^/]+)"
+    )
     pair = ("from",)
 
     def token(req: Request) -> Response:
-        form = {k: v[0] for k, v in parse_qs(req.body.decode("utf-8", "replace")).items()}
+        form = {
+            k: v[0] for k, v in parse_qs(req.body.decode("utf-8", "replace")).items()
+        }
         for key, values in req.params.items():
             form.setdefault(key, values[0])
         status, body = auth.oauth_token(form)
         return Response(status, body)
 
-    table: list[tuple[str, str, str, Handler, frozenset[str] | None, bool, tuple[str, ...]]] = [
-        ("POST", r"/oauth/(?:v1|v3|2026-03)/token", "oauth_token", token, None, False, ()),
-        ("GET", r"/crm/object-library/2026-03/enablement(?:/(?P<t>[^/]+))?",
-         "enablement", schema.enablement, frozenset(), False, ()),
-        ("GET", obj, "list", objects.list, READ, True, ("t",)),
+    table: list[
+        tuple[str, str, str, Handler, frozenset[str] | None, bool, tuple[str, ...]]
+    ] = [
+        (
+            "POST",
+            r"/oauth/(?:v1|v3|2026-03)/token",
+            "oauth_token",
+            token,
+            None,
+            False,
+            (),
+        ),
+        (
+            "GET",
+            r"/crm/object-library/2026-03/enablement(?:/(?P<t>[^/]+))?",
+            "enablement",
+            schema.enablement,
+            frozenset(),
+            False,
+            (),
+        ),
+        ("GET", obj, "list", objects.list_page, READ, True, ("t",)),
         ("POST", obj, "create", objects.create, WRITE, True, ("t",)),
         ("POST", obj + "/search", "search", search.search, READ, True, ("t",)),
-        ("POST", obj + "/batch/read", "batch_read", objects.batch_read, READ, True, ("t",)),
-        ("POST", obj + "/batch/create", "batch_create", objects.batch_create, WRITE, True,
-         ("t",)),
-        ("POST", obj + "/batch/update", "batch_update", objects.batch_update, WRITE, True,
-         ("t",)),
-        ("POST", obj + "/batch/upsert", "batch_upsert", objects.batch_upsert, WRITE, True,
-         ("t",)),
-        ("POST", obj + "/batch/archive", "batch_archive", objects.batch_archive, WRITE,
-         True, ("t",)),
+        (
+            "POST",
+            obj + "/batch/read",
+            "batch_read",
+            objects.batch_read,
+            READ,
+            True,
+            ("t",),
+        ),
+        (
+            "POST",
+            obj + "/batch/create",
+            "batch_create",
+            objects.batch_create,
+            WRITE,
+            True,
+            ("t",),
+        ),
+        (
+            "POST",
+            obj + "/batch/update",
+            "batch_update",
+            objects.batch_update,
+            WRITE,
+            True,
+            ("t",),
+        ),
+        (
+            "POST",
+            obj + "/batch/upsert",
+            "batch_upsert",
+            objects.batch_upsert,
+            WRITE,
+            True,
+            ("t",),
+        ),
+        (
+            "POST",
+            obj + "/batch/archive",
+            "batch_archive",
+            objects.batch_archive,
+            WRITE,
+            True,
+            ("t",),
+        ),
         ("POST", obj_dated + "/merge", "merge", objects.merge, WRITE, True, ("t",)),
-        ("GET", rec + r"/(?P<to>[^/]+)", "assoc_record_get", schema.record_get, READ, True,
-         ("t",)),
-        ("PUT", rec + r"/default/(?P<to>[^/]+)/(?P<to_id>[^/]+)",
-         "assoc_record_put_default", schema.record_put_default, WRITE, True, ("t",)),
-        ("PUT", rec + r"/(?P<to>[^/]+)/(?P<to_id>[^/]+)", "assoc_record_put",
-         schema.record_put, WRITE, True, ("t",)),
-        ("DELETE", rec + r"/(?P<to>[^/]+)/(?P<to_id>[^/]+)", "assoc_record_delete",
-         schema.record_delete, WRITE, True, ("t",)),
+        (
+            "GET",
+            rec + r"/(?P<to>[^/]+)",
+            "assoc_record_get",
+            schema.record_get,
+            READ,
+            True,
+            ("t",),
+        ),
+        (
+            "PUT",
+            rec + r"/default/(?P<to>[^/]+)/(?P<to_id>[^/]+)",
+            "assoc_record_put_default",
+            schema.record_put_default,
+            WRITE,
+            True,
+            ("t",),
+        ),
+        (
+            "PUT",
+            rec + r"/(?P<to>[^/]+)/(?P<to_id>[^/]+)",
+            "assoc_record_put",
+            schema.record_put,
+            WRITE,
+            True,
+            ("t",),
+        ),
+        (
+            "DELETE",
+            rec + r"/(?P<to>[^/]+)/(?P<to_id>[^/]+)",
+            "assoc_record_delete",
+            schema.record_delete,
+            WRITE,
+            True,
+            ("t",),
+        ),
         ("GET", obj + r"/(?P<id>[^/]+)", "get", objects.get, READ, True, ("t",)),
-        ("PATCH", obj + r"/(?P<id>[^/]+)", "update", objects.update, WRITE, True, ("t",)),
-        ("DELETE", obj + r"/(?P<id>[^/]+)", "archive", objects.archive, WRITE, True,
-         ("t",)),
-        ("GET", props, "properties_list", schema.properties_list, PROPERTY_READ, True,
-         ("t",)),
-        ("POST", props + "/batch/read", "properties_batch_read",
-         schema.properties_batch_read, PROPERTY_READ, True, ("t",)),
-        ("GET", props + r"/(?P<name>[^/]+)", "properties_get", schema.properties_get,
-         PROPERTY_READ, True, ("t",)),
-        ("POST", assoc + "/batch/read", "assoc_batch_read", schema.batch_read, READ, True,
-         pair),
-        ("POST", assoc + "/batch/create", "assoc_batch_create", schema.batch_create,
-         WRITE, True, pair),
-        ("POST", assoc + "/batch/associate/default", "assoc_batch_default",
-         schema.batch_associate_default, WRITE, True, pair),
-        ("POST", assoc + "/batch/archive", "assoc_batch_archive", schema.batch_archive,
-         WRITE, True, pair),
+        (
+            "PATCH",
+            obj + r"/(?P<id>[^/]+)",
+            "update",
+            objects.update,
+            WRITE,
+            True,
+            ("t",),
+        ),
+        (
+            "DELETE",
+            obj + r"/(?P<id>[^/]+)",
+            "archive",
+            objects.archive,
+            WRITE,
+            True,
+            ("t",),
+        ),
+        (
+            "GET",
+            props,
+            "properties_list",
+            schema.properties_list,
+            PROPERTY_READ,
+            True,
+            ("t",),
+        ),
+        (
+            "POST",
+            props + "/batch/read",
+            "properties_batch_read",
+            schema.properties_batch_read,
+            PROPERTY_READ,
+            True,
+            ("t",),
+        ),
+        (
+            "GET",
+            props + r"/(?P<name>[^/]+)",
+            "properties_get",
+            schema.properties_get,
+            PROPERTY_READ,
+            True,
+            ("t",),
+        ),
+        (
+            "POST",
+            assoc + "/batch/read",
+            "assoc_batch_read",
+            schema.batch_read,
+            READ,
+            True,
+            pair,
+        ),
+        (
+            "POST",
+            assoc + "/batch/create",
+            "assoc_batch_create",
+            schema.batch_create,
+            WRITE,
+            True,
+            pair,
+        ),
+        (
+            "POST",
+            assoc + "/batch/associate/default",
+            "assoc_batch_default",
+            schema.batch_associate_default,
+            WRITE,
+            True,
+            pair,
+        ),
+        (
+            "POST",
+            assoc + "/batch/archive",
+            "assoc_batch_archive",
+            schema.batch_archive,
+            WRITE,
+            True,
+            pair,
+        ),
         ("GET", assoc + "/labels", "assoc_labels", schema.labels, READ, True, pair),
     ]
     return [
-        Route(method, re.compile(pattern + r"/?\Z"), kind, handler, scopes, courses, slots)
+        Route(
+            method, re.compile(pattern + r"/?\Z"), kind, handler, scopes, courses, slots
+        )
         for method, pattern, kind, handler, scopes, courses, slots in table
     ]
 
@@ -176,22 +342,22 @@ class _Handler(BaseHTTPRequestHandler):
         except OSError:
             logger.debug("Connection closed before its response was flushed")
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-        logger.debug("sandbox %s " + format, self.address_string(), *args)
+    def log_message(self, format: str, *args: Any) -> None:
+        logger.debug("sandbox %s %s", self.address_string(), format % args)
 
-    def do_GET(self) -> None:  # noqa: N802 - name fixed by http.server
+    def do_GET(self) -> None:
         self._dispatch("GET")
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         self._dispatch("POST")
 
-    def do_PATCH(self) -> None:  # noqa: N802
+    def do_PATCH(self) -> None:
         self._dispatch("PATCH")
 
-    def do_PUT(self) -> None:  # noqa: N802
+    def do_PUT(self) -> None:
         self._dispatch("PUT")
 
-    def do_DELETE(self) -> None:  # noqa: N802
+    def do_DELETE(self) -> None:
         self._dispatch("DELETE")
 
     def _read_body(self) -> bytes:
@@ -219,15 +385,17 @@ class _Handler(BaseHTTPRequestHandler):
                     ApiError(
                         414,
                         error_body(
-                            "The request URL is %d characters long; the limit is %d."
-                            % (len(target), sandbox.config.max_url_length),
+                            f"The request URL is {len(target)} characters long; "
+                            f"the limit is {sandbox.config.max_url_length}.",
                             "URI_TOO_LONG",
                         ),
                     )
                 )
             elif route is None:
                 response = _error_response(
-                    ApiError(404, error_body("Unknown path %s" % path, "OBJECT_NOT_FOUND"))
+                    ApiError(
+                        404, error_body(f"Unknown path {path}", "OBJECT_NOT_FOUND")
+                    )
                 )
             else:
                 request = Request(
@@ -335,7 +503,7 @@ class Sandbox:
             RuntimeError: When it is already running.
         """
         if self._server is not None:
-            raise RuntimeError("The sandbox is already running at %s" % self.url)
+            raise RuntimeError(f"The sandbox is already running at {self.url}")
         server = _Server((self.config.host, self.config.port), _Handler)
         server.sandbox = self
         server.connections = set()
@@ -349,8 +517,11 @@ class Sandbox:
             daemon=True,
         )
         self._thread.start()
-        logger.info("HubSpot sandbox serving %d courses at %s",
-                    len(self.store.courses), self.url)
+        logger.info(
+            "HubSpot sandbox serving %d courses at %s",
+            len(self.store.courses),
+            self.url,
+        )
         return self
 
     def stop(self) -> None:
@@ -392,7 +563,7 @@ class Sandbox:
     @property
     def url(self) -> str:
         """Base URL, e.g. ``http://127.0.0.1:54321`` (no trailing slash)."""
-        return "http://%s:%d" % (self.config.host, self.port)
+        return f"http://{self.config.host}:{self.port}"
 
     def __enter__(self) -> Sandbox:
         return self.start()
@@ -479,7 +650,9 @@ class Sandbox:
         faults = self.faults
         status = faults.take_fail_next(path)
         kind = "fail_next"
-        if status is None and faults.roll("error_5xx_rate", faults.error_5xx_rate, path):
+        if status is None and faults.roll(
+            "error_5xx_rate", faults.error_5xx_rate, path
+        ):
             status = faults.choose_5xx()
             kind = "error_5xx"
         if status is not None:
@@ -489,7 +662,7 @@ class Sandbox:
             return Response(
                 status,
                 error_body(
-                    "Injected failure: the sandbox answered %d on purpose." % status,
+                    f"Injected failure: the sandbox answered {status} on purpose.",
                     "INTERNAL_ERROR" if status < 502 else "BAD_GATEWAY",
                 ),
             )
@@ -521,7 +694,7 @@ class Sandbox:
             response = route.handler(request)
         except ApiError as error:
             response = _error_response(error)
-        except Exception:  # noqa: BLE001 - turned into HubSpot's 500 body
+        except Exception:
             logger.exception("Sandbox handler for %s failed", route.kind)
             response = Response(
                 500, error_body("Internal error in the sandbox.", "INTERNAL_ERROR")
@@ -537,7 +710,9 @@ class Sandbox:
         ):
             expire_after = self.faults.expire_tokens_after
         try:
-            return self.auth.authenticate(request.headers.get("authorization"), expire_after)
+            return self.auth.authenticate(
+                request.headers.get("authorization"), expire_after
+            )
         except ApiError as error:
             if expire_after is not None and error.body["category"] == (
                 "EXPIRED_AUTHENTICATION"
@@ -584,7 +759,7 @@ class Sandbox:
             403,
             error_body(
                 "This app hasn't been granted all required scopes to make this call. "
-                "Read more about required scopes here: %s." % SCOPES_URL,
+                f"Read more about required scopes here: {SCOPES_URL}.",
                 "MISSING_SCOPES",
                 errors=[
                     {
@@ -606,12 +781,12 @@ class Sandbox:
                 raise ApiError(
                     404,
                     error_body(
-                        "Object type %s is not emulated by this sandbox; only "
-                        "courses (0-410) are." % name,
+                        f"Object type {name} is not emulated by this sandbox; only "
+                        "courses (0-410) are.",
                         "OBJECT_NOT_FOUND",
                     ),
                 )
-            raise bad_request("Unable to infer object type from: %s" % name)
+            raise bad_request(f"Unable to infer object type from: {name}")
 
 
 def _not_activated(portal_id: int) -> ApiError:
@@ -623,9 +798,9 @@ def _not_activated(portal_id: int) -> ApiError:
     return ApiError(
         403,
         error_body(
-            "The courses object (0-410) is not activated in portal %d. Activate it "
-            "in the object library, then check "
-            "GET /crm/object-library/2026-03/enablement/0-410." % portal_id,
+            f"The courses object (0-410) is not activated in portal {portal_id}. "
+            "Activate it in the object library, then check "
+            "GET /crm/object-library/2026-03/enablement/0-410.",
             "OBJECT_NOT_ACTIVATED",
         ),
     )

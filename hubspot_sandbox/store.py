@@ -16,7 +16,9 @@ from hubspot_sandbox.values import format_instant
 FIRST_COURSE_ID = 48_210_001
 """Record id given to the first course of an empty portal."""
 
-COMPUTED_PROPERTIES = frozenset({"hs_createdate", "hs_lastmodifieddate", "hs_object_id"})
+COMPUTED_PROPERTIES = frozenset(
+    {"hs_createdate", "hs_lastmodifieddate", "hs_object_id"}
+)
 """Properties derived from a course's id and timestamps."""
 
 OBJECT_TYPE_IDS = {"contacts": "0-1", "companies": "0-2", "courses": "0-410"}
@@ -298,12 +300,12 @@ class Store:
                         return course
                 return None
             course_id = self._unique[name].get(value)
-            course = self.courses.get(course_id) if course_id else None
-            if course is None or course.archived or course.properties.get(name) != value:
+            found = self.courses.get(course_id) if course_id else None
+            if found is None or found.archived or found.properties.get(name) != value:
                 self._rebuild_unique(name)
                 course_id = self._unique[name].get(value)
-                course = self.courses.get(course_id) if course_id else None
-            return course
+                found = self.courses.get(course_id) if course_id else None
+            return found
 
     def _index_unique(self, course: Course, old: Mapping[str, str]) -> None:
         for name, index in self._unique.items():
@@ -591,7 +593,7 @@ class Store:
         """
         kind = canonical_to_type(to_type)
         if kind is None:
-            raise ValueError("courses cannot be associated with %r" % to_type)
+            raise ValueError(f"courses cannot be associated with {to_type!r}")
         with self.lock:
             if type_id is None:
                 type_id = DEFAULT_TYPE_IDS[kind]

@@ -40,10 +40,7 @@ def format_instant(moment: datetime) -> str:
         For example ``2026-04-02T09:15:00.120Z``.
     """
     moment = moment.astimezone(UTC)
-    return "%s.%03dZ" % (
-        moment.strftime("%Y-%m-%dT%H:%M:%S"),
-        moment.microsecond // 1000,
-    )
+    return f"{moment:%Y-%m-%dT%H:%M:%S}.{moment.microsecond // 1000:03d}Z"
 
 
 def to_epoch_ms(moment: datetime) -> int:
@@ -148,20 +145,20 @@ def normalize_value(
     if kind == "number":
         if not _NUMBER_RE.fullmatch(value.strip()):
             raise InvalidValueError(
-                "INVALID_INTEGER", "%s was not a valid number." % value
+                "INVALID_INTEGER", f"{value} was not a valid number."
             )
         try:
             return _canonical_number(value.strip())
         except (InvalidOperation, ValueError, OverflowError) as exc:
             raise InvalidValueError(
-                "INVALID_INTEGER", "%s was not a valid number." % value
+                "INVALID_INTEGER", f"{value} was not a valid number."
             ) from exc
 
     if kind == "bool":
         lowered = value.strip().lower()
         if lowered not in {"true", "false"}:
             raise InvalidValueError(
-                "INVALID_BOOLEAN", "%s was not a valid boolean." % value
+                "INVALID_BOOLEAN", f"{value} was not a valid boolean."
             )
         return lowered
 
@@ -173,7 +170,7 @@ def normalize_value(
             return format_instant(parse_instant(value))
         except (ValueError, OverflowError) as exc:
             raise InvalidValueError(
-                "INVALID_LONG", "%s was not a valid long." % value
+                "INVALID_LONG", f"{value} was not a valid long."
             ) from exc
 
     if kind == "enumeration":
@@ -185,8 +182,9 @@ def normalize_value(
                 if part not in allowed:
                     raise InvalidValueError(
                         "INVALID_OPTION",
-                        "%s was not one of the allowed options: [%s]"
-                        % (part, ", ".join(allowed)),
+                        "{} was not one of the allowed options: [{}]".format(
+                            part, ", ".join(allowed)
+                        ),
                     )
             if appending and current:
                 merged = [p for p in current.split(";") if p]
@@ -196,16 +194,17 @@ def normalize_value(
         if value not in allowed:
             raise InvalidValueError(
                 "INVALID_OPTION",
-                "%s was not one of the allowed options: [%s]"
-                % (value, ", ".join(allowed)),
+                "{} was not one of the allowed options: [{}]".format(
+                    value, ", ".join(allowed)
+                ),
             )
         return value
 
     if len(value) > MAX_STRING_LENGTH:
         raise InvalidValueError(
             "INVALID_LENGTH",
-            "Value of %s is %d characters long; the maximum is %d."
-            % (name, len(value), MAX_STRING_LENGTH),
+            f"Value of {name} is {len(value)} characters long; "
+            f"the maximum is {MAX_STRING_LENGTH}.",
         )
     return value
 
@@ -217,25 +216,19 @@ def _normalize_date(value: str) -> str:
             return date.fromisoformat(text).isoformat()
         except ValueError as exc:
             raise InvalidValueError(
-                "INVALID_DATE", "%s is not a valid date." % value
+                "INVALID_DATE", f"{value} is not a valid date."
             ) from exc
     try:
         moment = parse_instant(text)
     except (ValueError, OverflowError) as exc:
         raise InvalidValueError(
-            "INVALID_DATE", "%s is not a valid date." % value
+            "INVALID_DATE", f"{value} is not a valid date."
         ) from exc
     if moment.time() != time():
         raise InvalidValueError(
             "INVALID_DATE",
-            "%s is at %d:%02d:%02d.%d UTC, not midnight!"
-            % (
-                value,
-                moment.hour,
-                moment.minute,
-                moment.second,
-                moment.microsecond // 100_000,
-            ),
+            f"{value} is at {moment.hour}:{moment.minute:02d}:{moment.second:02d}"
+            f".{moment.microsecond // 100_000} UTC, not midnight!",
         )
     return moment.date().isoformat()
 
@@ -277,7 +270,7 @@ def validate_properties(
                 PropertyProblem(
                     name,
                     "PROPERTY_DOESNT_EXIST",
-                    'Property "%s" does not exist' % name,
+                    f'Property "{name}" does not exist',
                 )
             )
             continue
@@ -286,7 +279,7 @@ def validate_properties(
                 PropertyProblem(
                     name,
                     "READ_ONLY_VALUE",
-                    '"%s" is a read only property; its value cannot be set.' % name,
+                    f'"{name}" is a read only property; its value cannot be set.',
                 )
             )
             continue

@@ -9,7 +9,13 @@ from typing import Any
 import pytest
 import requests
 
-from hubspot_sandbox import ALL_COURSE_SCOPES, Faults, Sandbox, SandboxConfig, seed_portal
+from hubspot_sandbox import (
+    ALL_COURSE_SCOPES,
+    Faults,
+    Sandbox,
+    SandboxConfig,
+    seed_portal,
+)
 from hubspot_sandbox.store import Store
 
 MakeSandbox = Callable[..., Sandbox]
@@ -84,6 +90,6 @@ def sandbox(make_sandbox: MakeSandbox) -> Sandbox:
 def sandbox_session(sandbox_token: str) -> Iterator[requests.Session]:
     """A ``requests.Session`` sending ``sandbox_token`` as a bearer token."""
     session = requests.Session()
-    session.headers["Authorization"] = "Bearer %s" % sandbox_token
+    session.headers["Authorization"] = f"Bearer {sandbox_token}"
     yield session
     session.close()

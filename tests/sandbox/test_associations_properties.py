@@ -7,8 +7,10 @@ import requests
 
 from hubspot_sandbox import Sandbox
 
-ASSOC_BASES = ["/crm/v4/associations/courses/contacts",
-               "/crm/associations/2026-03/0-410/0-1"]
+ASSOC_BASES = [
+    "/crm/v4/associations/courses/contacts",
+    "/crm/associations/2026-03/0-410/0-1",
+]
 
 
 def _heavy(sb: Sandbox) -> str:
@@ -87,14 +89,24 @@ def test_assoc_batch_create_labelled_returns_labels(
     course = sandbox.store.active_courses()[0].id
     response = sandbox_session.post(
         sandbox.url + ASSOC_BASES[0] + "/batch/create",
-        json={"inputs": [{
-            "from": {"id": course},
-            "to": {"id": "777"},
-            "types": [
-                {"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 860},
-                {"associationCategory": "USER_DEFINED", "associationTypeId": 350},
-            ],
-        }]},
+        json={
+            "inputs": [
+                {
+                    "from": {"id": course},
+                    "to": {"id": "777"},
+                    "types": [
+                        {
+                            "associationCategory": "HUBSPOT_DEFINED",
+                            "associationTypeId": 860,
+                        },
+                        {
+                            "associationCategory": "USER_DEFINED",
+                            "associationTypeId": 350,
+                        },
+                    ],
+                }
+            ]
+        },
     )
 
     assert response.status_code == 201
@@ -142,7 +154,7 @@ def test_record_associations_get_pages_with_limit(
     sandbox: Sandbox, sandbox_session: requests.Session
 ) -> None:
     heavy = _heavy(sandbox)
-    url = "%s/crm/v4/objects/courses/%s/associations/contacts" % (sandbox.url, heavy)
+    url = f"{sandbox.url}/crm/v4/objects/courses/{heavy}/associations/contacts"
 
     first = sandbox_session.get(url, params={"limit": 300}).json()
     second = sandbox_session.get(
@@ -157,13 +169,10 @@ def test_record_put_labelled_replaces_and_delete_removes(
     sandbox: Sandbox, sandbox_session: requests.Session
 ) -> None:
     course = sandbox.store.active_courses()[0].id
-    url = "%s/crm/objects/2026-03/0-410/%s/associations/contacts/888" % (
-        sandbox.url,
-        course,
-    )
-    default_url = "%s/crm/v4/objects/courses/%s/associations/default/contacts/889" % (
-        sandbox.url,
-        course,
+    url = f"{sandbox.url}/crm/objects/2026-03/0-410/{course}/associations/contacts/888"
+    default_url = (
+        f"{sandbox.url}/crm/v4/objects/courses/{course}"
+        "/associations/default/contacts/889"
     )
 
     put = sandbox_session.put(
@@ -194,8 +203,18 @@ def test_properties_list_returns_full_definitions(
     assert by_name["rating"]["calculated"] is True
     assert by_name["hs_object_id"]["modificationMetadata"]["readOnlyValue"] is True
     assert {o["value"] for o in by_name["delivery_format"]["options"]} >= {"in_person"}
-    required = {"name", "label", "type", "fieldType", "groupName", "description",
-                "options", "modificationMetadata", "createdAt", "updatedAt"}
+    required = {
+        "name",
+        "label",
+        "type",
+        "fieldType",
+        "groupName",
+        "description",
+        "options",
+        "modificationMetadata",
+        "createdAt",
+        "updatedAt",
+    }
     assert all(required <= set(p) for p in body["results"])
 
 

@@ -109,7 +109,8 @@ def test_rolling_window_exceeded_answers_429_body_without_retry_after(
     assert body["message"] == "You have reached your ten_secondly_rolling limit."
     assert body["policyName"] == "TEN_SECONDLY_ROLLING"
     assert body["errorType"] == "RATE_LIMIT"
-    assert body["correlationId"] and body["requestId"]
+    assert body["correlationId"]
+    assert body["requestId"]
     assert "Retry-After" not in refused.headers
     assert refused.headers["X-HubSpot-RateLimit-Remaining"] == "0"
     assert sb.stats.rate_limited == 1
@@ -142,7 +143,7 @@ def test_daily_limit_exhausted_answers_429_daily(
 
 
 def _oauth_sandbox(make_sandbox, **overrides) -> tuple[Sandbox, str, str, str]:
-    client_id = "client-%s" % secrets.token_hex(4)
+    client_id = f"client-{secrets.token_hex(4)}"
     secret = secrets.token_urlsafe(16)
     refresh = secrets.token_urlsafe(16)
     sb = make_sandbox(
@@ -152,10 +153,11 @@ def _oauth_sandbox(make_sandbox, **overrides) -> tuple[Sandbox, str, str, str]:
     return sb, client_id, secret, refresh
 
 
-def _refresh(sb: Sandbox, client_id: str, secret: str, refresh: str,
-             version: str = "v1") -> requests.Response:
+def _refresh(
+    sb: Sandbox, client_id: str, secret: str, refresh: str, version: str = "v1"
+) -> requests.Response:
     return requests.post(
-        sb.url + "/oauth/%s/token" % version,
+        sb.url + f"/oauth/{version}/token",
         data={
             "grant_type": "refresh_token",
             "client_id": client_id,
@@ -181,7 +183,7 @@ def test_oauth_refresh_returns_access_token_usable_without_daily_headers(
     assert token["refresh_token"] == refresh
     listed = requests.get(
         sb.url + V3,
-        headers={"Authorization": "Bearer %s" % token["access_token"]},
+        headers={"Authorization": "Bearer {}".format(token["access_token"])},
         timeout=5,
     )
     assert listed.status_code == 200
@@ -207,7 +209,7 @@ def test_oauth_expired_access_token_answers_401_expired_authentication(
     sb.auth.expire(access, seconds_ago=42)
 
     response = requests.get(
-        sb.url + V3, headers={"Authorization": "Bearer %s" % access}, timeout=5
+        sb.url + V3, headers={"Authorization": f"Bearer {access}"}, timeout=5
     )
 
     assert response.status_code == 401
@@ -225,12 +227,12 @@ def test_oauth_short_ttl_expires_and_refresh_recovers(make_sandbox) -> None:
     access = _refresh(sb, client_id, secret, refresh).json()["access_token"]
 
     expired = requests.get(
-        sb.url + V3, headers={"Authorization": "Bearer %s" % access}, timeout=5
+        sb.url + V3, headers={"Authorization": f"Bearer {access}"}, timeout=5
     )
     sb.config.oauth_access_ttl_seconds = 1800
     fresh = _refresh(sb, client_id, secret, refresh).json()["access_token"]
     ok = requests.get(
-        sb.url + V3, headers={"Authorization": "Bearer %s" % fresh}, timeout=5
+        sb.url + V3, headers={"Authorization": f"Bearer {fresh}"}, timeout=5
     )
 
     assert expired.status_code == 401
@@ -240,7 +242,7 @@ def test_oauth_short_ttl_expires_and_refresh_recovers(make_sandbox) -> None:
 def test_request_target_over_max_url_length_answers_414(
     sandbox: Sandbox, sandbox_session: requests.Session
 ) -> None:
-    names = ",".join("property_%04d" % i for i in range(800))
+    names = ",".join(f"property_{i:04d}" for i in range(800))
 
     response = sandbox_session.get(sandbox.url + V3, params={"properties": names})
 

@@ -49,7 +49,8 @@ def test_error_5xx_rate_is_deterministic_for_a_seed(
         runs.append([sandbox_session.get(sb.url + V3).status_code for _ in range(12)])
 
     assert runs[0] == runs[1]
-    assert 200 in runs[0] and any(s >= 500 for s in runs[0])
+    assert 200 in runs[0]
+    assert any(s >= 500 for s in runs[0])
 
 
 def test_burst_429_refuses_next_n_requests_then_recovers(
@@ -149,12 +150,16 @@ def test_expire_tokens_after_n_requests_expires_oauth_token(make_sandbox) -> Non
     )
     token = requests.post(
         sb.url + "/oauth/v1/token",
-        data={"grant_type": "refresh_token", "client_id": "cid",
-              "client_secret": "s", "refresh_token": "r"},
+        data={
+            "grant_type": "refresh_token",
+            "client_id": "cid",
+            "client_secret": "s",
+            "refresh_token": "r",
+        },
         timeout=5,
     ).json()["access_token"]
     sb.faults.expire_tokens_after = 2
-    headers = {"Authorization": "Bearer %s" % token}
+    headers = {"Authorization": f"Bearer {token}"}
 
     statuses = [
         requests.get(sb.url + V3, headers=headers, timeout=5).status_code
@@ -185,7 +190,7 @@ def test_latency_does_not_serialize_concurrent_requests(
     def fetch(_: int) -> int:
         return requests.get(
             sandbox.url + V3,
-            headers={"Authorization": "Bearer %s" % sandbox_token},
+            headers={"Authorization": f"Bearer {sandbox_token}"},
             timeout=5,
         ).status_code
 
@@ -216,14 +221,15 @@ def test_stats_count_requests_by_route_and_reset(
     assert sandbox.stats.total == 0
 
 
-def test_keep_alive_connection_serves_many_requests(sandbox: Sandbox,
-                                                    sandbox_token: str) -> None:
+def test_keep_alive_connection_serves_many_requests(
+    sandbox: Sandbox, sandbox_token: str
+) -> None:
     parts = urlsplit(sandbox.url)
     connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=5)
     try:
         for _ in range(3):
             connection.request(
-                "GET", V3, headers={"Authorization": "Bearer %s" % sandbox_token}
+                "GET", V3, headers={"Authorization": f"Bearer {sandbox_token}"}
             )
             response = connection.getresponse()
             response.read()

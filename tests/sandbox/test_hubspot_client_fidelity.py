@@ -85,8 +85,10 @@ def test_official_client_batch_api_create_read_upsert(
         BatchInputSimplePublicObjectBatchInputForCreate(
             inputs=[
                 SimplePublicObjectBatchInputForCreate(
-                    properties={"hs_course_name": "Batch %d" % i,
-                                "external_course_id": "FID-%s-%d" % (object_type, i)},
+                    properties={
+                        "hs_course_name": f"Batch {i}",
+                        "external_course_id": f"FID-{object_type}-{i}",
+                    },
                     associations=[],
                 )
                 for i in range(3)
@@ -107,12 +109,12 @@ def test_official_client_batch_api_create_read_upsert(
         BatchInputSimplePublicObjectBatchInputUpsert(
             inputs=[
                 SimplePublicObjectBatchInputUpsert(
-                    id="FID-%s-0" % object_type,
+                    id=f"FID-{object_type}-0",
                     id_property="external_course_id",
                     properties={"price": "5"},
                 ),
                 SimplePublicObjectBatchInputUpsert(
-                    id="FID-%s-new" % object_type,
+                    id=f"FID-{object_type}-new",
                     id_property="external_course_id",
                     properties={"hs_course_name": "Upserted"},
                 ),

@@ -128,7 +128,11 @@ def test_list_repeated_and_comma_separated_properties_are_equivalent(
     ).json()
     repeated = sandbox_session.get(
         sandbox.url + V3,
-        params=[("properties", "hs_course_name"), ("properties", "price"), ("limit", 3)],
+        params=[
+            ("properties", "hs_course_name"),
+            ("properties", "price"),
+            ("limit", 3),
+        ],
     ).json()
 
     assert comma["results"] == repeated["results"]
@@ -140,7 +144,7 @@ def test_get_without_properties_returns_the_three_default_properties(
 ) -> None:
     course = sandbox.store.active_courses()[0]
 
-    body = sandbox_session.get("%s%s/%s" % (sandbox.url, V3, course.id)).json()
+    body = sandbox_session.get(f"{sandbox.url}{V3}/{course.id}").json()
 
     assert set(body["properties"]) == {
         "hs_createdate",
@@ -160,7 +164,7 @@ def test_get_requested_empty_property_is_null_and_unknown_is_ignored(
     sandbox.store.update_course(course.id, {"instructor_email": ""})
 
     body = sandbox_session.get(
-        "%s%s/%s" % (sandbox.url, V3, course.id),
+        f"{sandbox.url}{V3}/{course.id}",
         params={"properties": "instructor_email,no_such_property"},
     ).json()
 
@@ -171,12 +175,10 @@ def test_get_requested_empty_property_is_null_and_unknown_is_ignored(
 def test_get_values_are_strings_on_the_wire(
     sandbox: Sandbox, sandbox_session: requests.Session
 ) -> None:
-    course = next(
-        c for c in sandbox.store.active_courses() if "price" in c.properties
-    )
+    course = next(c for c in sandbox.store.active_courses() if "price" in c.properties)
 
     body = sandbox_session.get(
-        "%s%s/%s" % (sandbox.url, V3, course.id),
+        f"{sandbox.url}{V3}/{course.id}",
         params={"properties": "price,is_certified,topics,hs_enrollment_capacity"},
     ).json()
 
@@ -190,7 +192,7 @@ def test_get_by_unique_id_property_finds_the_course(
     key = course.properties["external_course_id"]
 
     body = sandbox_session.get(
-        "%s%s/%s" % (sandbox.url, V3, key), params={"idProperty": "external_course_id"}
+        f"{sandbox.url}{V3}/{key}", params={"idProperty": "external_course_id"}
     ).json()
 
     assert body["id"] == course.id
@@ -212,7 +214,7 @@ def test_get_archived_course_needs_archived_true(
     sandbox: Sandbox, sandbox_session: requests.Session
 ) -> None:
     course = sandbox.store.archived_courses()[0]
-    url = "%s%s/%s" % (sandbox.url, V3, course.id)
+    url = f"{sandbox.url}{V3}/{course.id}"
 
     assert sandbox_session.get(url).status_code == 404
     assert sandbox_session.get(url, params={"archived": "true"}).json()["archived"]
@@ -226,7 +228,7 @@ def test_get_history_is_newest_first_with_source_fields(
     )
 
     body = sandbox_session.get(
-        "%s%s/%s" % (sandbox.url, V3, course.id),
+        f"{sandbox.url}{V3}/{course.id}",
         params={"propertiesWithHistory": "price"},
     ).json()
 
@@ -248,7 +250,7 @@ def test_get_inline_associations_lists_contacts(
     )
 
     body = sandbox_session.get(
-        "%s%s/%s" % (sandbox.url, V3, course.id), params={"associations": "contacts"}
+        f"{sandbox.url}{V3}/{course.id}", params={"associations": "contacts"}
     ).json()
 
     ids = {item["id"] for item in body["associations"]["contacts"]["results"]}

@@ -103,9 +103,7 @@ def test_create_without_course_name_answers_400(
     )
 
     assert response.status_code == 400
-    assert response.json()["errors"][0]["context"]["propertyName"] == [
-        "hs_course_name"
-    ]
+    assert response.json()["errors"][0]["context"]["propertyName"] == ["hs_course_name"]
 
 
 def test_create_duplicate_unique_value_answers_409_conflict(
@@ -130,7 +128,10 @@ def test_create_with_association_links_the_contact(
                 {
                     "to": {"id": "901"},
                     "types": [
-                        {"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 860}
+                        {
+                            "associationCategory": "HUBSPOT_DEFINED",
+                            "associationTypeId": 860,
+                        }
                     ],
                 }
             ],
@@ -149,7 +150,7 @@ def test_update_records_history_and_bumps_last_modified(
     before = course.updated_at
 
     response = sandbox_session.patch(
-        "%s%s/%s" % (sandbox.url, V3, course.id),
+        f"{sandbox.url}{V3}/{course.id}",
         json={"properties": {"hs_course_name": "Renamed 🚀"}},
     )
 
@@ -165,7 +166,7 @@ def test_update_empty_string_clears_value(
     sandbox: Sandbox, sandbox_session: requests.Session
 ) -> None:
     course = next(c for c in sandbox.store.active_courses() if "price" in c.properties)
-    url = "%s%s/%s" % (sandbox.url, V3, course.id)
+    url = f"{sandbox.url}{V3}/{course.id}"
 
     sandbox_session.patch(url, json={"properties": {"price": ""}})
 
@@ -178,7 +179,7 @@ def test_update_checkbox_leading_semicolon_appends(
 ) -> None:
     course = sandbox.store.active_courses()[0]
     sandbox.store.update_course(course.id, {"topics": "safety"})
-    url = "%s%s/%s" % (sandbox.url, V3, course.id)
+    url = f"{sandbox.url}{V3}/{course.id}"
 
     sandbox_session.patch(url, json={"properties": {"topics": ";sales"}})
 
@@ -192,7 +193,7 @@ def test_update_by_unique_id_property_and_missing_id_answers_404(
     key = course.properties["external_course_id"]
 
     ok = sandbox_session.patch(
-        "%s%s/%s" % (sandbox.url, V3, key),
+        f"{sandbox.url}{V3}/{key}",
         params={"idProperty": "external_course_id"},
         json={"properties": {"price": "3"}},
     )
@@ -211,13 +212,13 @@ def test_archive_answers_204_and_keeps_last_modified(
     course = sandbox.store.active_courses()[0]
     before = course.updated_at
 
-    response = sandbox_session.delete("%s%s/%s" % (sandbox.url, V3, course.id))
+    response = sandbox_session.delete(f"{sandbox.url}{V3}/{course.id}")
 
     assert response.status_code == 204
     assert course.archived
     assert course.updated_at == before
     archived = sandbox_session.get(
-        "%s%s/%s" % (sandbox.url, V3, course.id), params={"archived": "true"}
+        f"{sandbox.url}{V3}/{course.id}", params={"archived": "true"}
     ).json()
     assert archived["archivedAt"]
     assert archived["updatedAt"] == archived["properties"]["hs_lastmodifieddate"]
@@ -226,9 +227,12 @@ def test_archive_answers_204_and_keeps_last_modified(
 def _inputs(n: int, trace: bool = False) -> list[dict]:
     items = []
     for i in range(n):
-        item: dict = {"properties": {"hs_course_name": "Batch %d" % i}, "associations": []}
+        item: dict = {
+            "properties": {"hs_course_name": f"Batch {i}"},
+            "associations": [],
+        }
         if trace:
-            item["objectWriteTraceId"] = "t-%d" % i
+            item["objectWriteTraceId"] = f"t-{i}"
         items.append(item)
     return items
 
@@ -244,7 +248,8 @@ def test_batch_create_valid_inputs_answers_201(
     body = response.json()
     assert body["status"] == "COMPLETE"
     assert len(body["results"]) == 3
-    assert body["startedAt"] and body["completedAt"]
+    assert body["startedAt"]
+    assert body["completedAt"]
 
 
 def test_batch_create_over_100_inputs_answers_400(
@@ -324,7 +329,7 @@ def test_batch_update_duplicate_ids_rejects_whole_batch(
     assert response.status_code == 400
     body = response.json()
     assert body["message"] == (
-        "Duplicate IDs found in batch input: [%s]. IDs must be unique" % course.id
+        f"Duplicate IDs found in batch input: [{course.id}]. IDs must be unique"
     )
     assert body["context"]["ids"] == [course.id]
     assert course.properties.get("price") != "2"
@@ -354,10 +359,16 @@ def test_batch_upsert_creates_and_updates_with_new_flag(
     existing = sandbox.store.active_courses()[0]
     key = existing.properties["external_course_id"]
     inputs = [
-        {"idProperty": "external_course_id", "id": key,
-         "properties": {"hs_course_name": "Updated"}},
-        {"idProperty": "external_course_id", "id": "BRAND-NEW",
-         "properties": {"hs_course_name": "Created"}},
+        {
+            "idProperty": "external_course_id",
+            "id": key,
+            "properties": {"hs_course_name": "Updated"},
+        },
+        {
+            "idProperty": "external_course_id",
+            "id": "BRAND-NEW",
+            "properties": {"hs_course_name": "Created"},
+        },
     ]
 
     response = sandbox_session.post(
@@ -365,7 +376,9 @@ def test_batch_upsert_creates_and_updates_with_new_flag(
     )
 
     assert response.status_code == 200
-    flags = {r["properties"]["hs_course_name"]: r["new"] for r in response.json()["results"]}
+    flags = {
+        r["properties"]["hs_course_name"]: r["new"] for r in response.json()["results"]
+    }
     assert flags == {"Updated": False, "Created": True}
     created = sandbox.store.find_by_unique("external_course_id", "BRAND-NEW")
     assert created is not None
@@ -407,10 +420,18 @@ def test_batch_upsert_invalid_input_with_trace_ids_answers_207(
     sandbox: Sandbox, sandbox_session: requests.Session
 ) -> None:
     inputs = [
-        {"idProperty": "external_course_id", "id": "A", "objectWriteTraceId": "u-1",
-         "properties": {"hs_course_name": "A"}},
-        {"idProperty": "external_course_id", "id": "B", "objectWriteTraceId": "u-2",
-         "properties": {"hs_course_name": "B", "price": "cheap"}},
+        {
+            "idProperty": "external_course_id",
+            "id": "A",
+            "objectWriteTraceId": "u-1",
+            "properties": {"hs_course_name": "A"},
+        },
+        {
+            "idProperty": "external_course_id",
+            "id": "B",
+            "objectWriteTraceId": "u-2",
+            "properties": {"hs_course_name": "B", "price": "cheap"},
+        },
     ]
 
     response = sandbox_session.post(
@@ -449,5 +470,5 @@ def test_merge_keeps_primary_and_redirects_merged_id(
 
     assert response.status_code == 200
     assert response.json()["id"] == primary
-    redirected = sandbox_session.get("%s%s/%s" % (sandbox.url, V3, other)).json()
+    redirected = sandbox_session.get(f"{sandbox.url}{V3}/{other}").json()
     assert redirected["id"] == primary

@@ -38,52 +38,116 @@ def _price(course: Course) -> Decimal | None:
 
 
 CASES: list[tuple[str, dict, Callable[[Course], bool]]] = [
-    ("eq-enum", {"propertyName": "delivery_format", "operator": "EQ",
-                 "value": "online"},
-     lambda c: c.value("delivery_format") == "online"),
-    ("neq-enum", {"propertyName": "delivery_format", "operator": "NEQ",
-                  "value": "online"},
-     lambda c: c.value("delivery_format") != "online"),
-    ("gt-number-numeric", {"propertyName": "price", "operator": "GT", "value": "99"},
-     lambda c: (_price(c) or -1) > 99),
-    ("lte-number", {"propertyName": "price", "operator": "LTE", "value": "100.5"},
-     lambda c: _price(c) is not None and _price(c) <= Decimal("100.5")),
-    ("between-number", {"propertyName": "price", "operator": "BETWEEN",
-                        "value": "100", "highValue": "300"},
-     lambda c: _price(c) is not None and 100 <= _price(c) <= 300),
-    ("in-enum", {"propertyName": "hs_pipeline_stage", "operator": "IN",
-                 "values": ["1001", "1002"]},
-     lambda c: c.value("hs_pipeline_stage") in {"1001", "1002"}),
-    ("not-in-enum", {"propertyName": "hs_pipeline_stage", "operator": "NOT_IN",
-                     "values": ["1001", "1002"]},
-     lambda c: c.value("hs_pipeline_stage") not in {"1001", "1002"}),
-    ("has-property", {"propertyName": "price", "operator": "HAS_PROPERTY"},
-     lambda c: c.value("price") is not None),
-    ("not-has-property", {"propertyName": "price", "operator": "NOT_HAS_PROPERTY"},
-     lambda c: c.value("price") is None),
-    ("contains-token-wildcard", {"propertyName": "hs_course_name",
-                                 "operator": "CONTAINS_TOKEN", "value": "safe*"},
-     lambda c: "safety" in (c.value("hs_course_name") or "").lower()),
-    ("not-contains-token", {"propertyName": "hs_course_name",
-                            "operator": "NOT_CONTAINS_TOKEN", "value": "python"},
-     lambda c: "python" not in (c.value("hs_course_name") or "").lower()),
-    ("gte-datetime-iso", {"propertyName": "hs_lastmodifieddate", "operator": "GTE",
-                          "value": "2025-03-20T00:00:00Z"},
-     lambda c: c.updated_at >= dt.datetime(2025, 3, 20, tzinfo=dt.UTC)),
-    ("lt-datetime-epoch-ms", {"propertyName": "hs_createdate", "operator": "LT",
-                              "value": "1741100000000"},
-     lambda c: c.created_at.timestamp() * 1000 < 1741100000000),
-    ("eq-bool", {"propertyName": "is_certified", "operator": "EQ", "value": "true"},
-     lambda c: c.value("is_certified") == "true"),
-    ("eq-string-case-insensitive", {"propertyName": "instructor_email",
-                                    "operator": "EQ",
-                                    "value": "TRAINER3@example.com"},
-     lambda c: c.value("instructor_email") == "trainer3@example.com"),
+    (
+        "eq-enum",
+        {"propertyName": "delivery_format", "operator": "EQ", "value": "online"},
+        lambda c: c.value("delivery_format") == "online",
+    ),
+    (
+        "neq-enum",
+        {"propertyName": "delivery_format", "operator": "NEQ", "value": "online"},
+        lambda c: c.value("delivery_format") != "online",
+    ),
+    (
+        "gt-number-numeric",
+        {"propertyName": "price", "operator": "GT", "value": "99"},
+        lambda c: (_price(c) or -1) > 99,
+    ),
+    (
+        "lte-number",
+        {"propertyName": "price", "operator": "LTE", "value": "100.5"},
+        lambda c: _price(c) is not None and _price(c) <= Decimal("100.5"),
+    ),
+    (
+        "between-number",
+        {
+            "propertyName": "price",
+            "operator": "BETWEEN",
+            "value": "100",
+            "highValue": "300",
+        },
+        lambda c: _price(c) is not None and 100 <= _price(c) <= 300,
+    ),
+    (
+        "in-enum",
+        {
+            "propertyName": "hs_pipeline_stage",
+            "operator": "IN",
+            "values": ["1001", "1002"],
+        },
+        lambda c: c.value("hs_pipeline_stage") in {"1001", "1002"},
+    ),
+    (
+        "not-in-enum",
+        {
+            "propertyName": "hs_pipeline_stage",
+            "operator": "NOT_IN",
+            "values": ["1001", "1002"],
+        },
+        lambda c: c.value("hs_pipeline_stage") not in {"1001", "1002"},
+    ),
+    (
+        "has-property",
+        {"propertyName": "price", "operator": "HAS_PROPERTY"},
+        lambda c: c.value("price") is not None,
+    ),
+    (
+        "not-has-property",
+        {"propertyName": "price", "operator": "NOT_HAS_PROPERTY"},
+        lambda c: c.value("price") is None,
+    ),
+    (
+        "contains-token-wildcard",
+        {
+            "propertyName": "hs_course_name",
+            "operator": "CONTAINS_TOKEN",
+            "value": "safe*",
+        },
+        lambda c: "safety" in (c.value("hs_course_name") or "").lower(),
+    ),
+    (
+        "not-contains-token",
+        {
+            "propertyName": "hs_course_name",
+            "operator": "NOT_CONTAINS_TOKEN",
+            "value": "python",
+        },
+        lambda c: "python" not in (c.value("hs_course_name") or "").lower(),
+    ),
+    (
+        "gte-datetime-iso",
+        {
+            "propertyName": "hs_lastmodifieddate",
+            "operator": "GTE",
+            "value": "2025-03-20T00:00:00Z",
+        },
+        lambda c: c.updated_at >= dt.datetime(2025, 3, 20, tzinfo=dt.UTC),
+    ),
+    (
+        "lt-datetime-epoch-ms",
+        {"propertyName": "hs_createdate", "operator": "LT", "value": "1741100000000"},
+        lambda c: c.created_at.timestamp() * 1000 < 1741100000000,
+    ),
+    (
+        "eq-bool",
+        {"propertyName": "is_certified", "operator": "EQ", "value": "true"},
+        lambda c: c.value("is_certified") == "true",
+    ),
+    (
+        "eq-string-case-insensitive",
+        {
+            "propertyName": "instructor_email",
+            "operator": "EQ",
+            "value": "TRAINER3@example.com",
+        },
+        lambda c: c.value("instructor_email") == "trainer3@example.com",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("spec", "expected"), [c[1:] for c in CASES],
-                         ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(
+    ("spec", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
+)
 def test_search_operator_matches_exactly_the_expected_courses(
     sandbox: Sandbox,
     sandbox_session: requests.Session,
@@ -102,13 +166,25 @@ def test_search_filter_groups_are_ored_and_filters_anded(
 ) -> None:
     body = {
         "filterGroups": [
-            {"filters": [
-                {"propertyName": "delivery_format", "operator": "EQ", "value": "online"},
-                {"propertyName": "is_certified", "operator": "EQ", "value": "true"},
-            ]},
-            {"filters": [
-                {"propertyName": "hs_pipeline_stage", "operator": "EQ", "value": "1005"},
-            ]},
+            {
+                "filters": [
+                    {
+                        "propertyName": "delivery_format",
+                        "operator": "EQ",
+                        "value": "online",
+                    },
+                    {"propertyName": "is_certified", "operator": "EQ", "value": "true"},
+                ]
+            },
+            {
+                "filters": [
+                    {
+                        "propertyName": "hs_pipeline_stage",
+                        "operator": "EQ",
+                        "value": "1005",
+                    },
+                ]
+            },
         ],
         "limit": 200,
     }
@@ -118,7 +194,9 @@ def test_search_filter_groups_are_ored_and_filters_anded(
     expected = {
         c.id
         for c in sandbox.store.active_courses()
-        if (c.value("delivery_format") == "online" and c.value("is_certified") == "true")
+        if (
+            c.value("delivery_format") == "online" and c.value("is_certified") == "true"
+        )
         or c.value("hs_pipeline_stage") == "1005"
     }
     assert ids == expected
@@ -137,13 +215,18 @@ def test_search_default_order_is_creation_oldest_first(
 def test_search_sort_by_number_descending_is_numeric(
     sandbox: Sandbox, sandbox_session: requests.Session
 ) -> None:
-    body = _search(sandbox, sandbox_session, {
-        "sorts": [{"propertyName": "price", "direction": "DESCENDING"}],
-        "filterGroups": [{"filters": [
-            {"propertyName": "price", "operator": "HAS_PROPERTY"}]}],
-        "properties": ["price"],
-        "limit": 200,
-    }).json()
+    body = _search(
+        sandbox,
+        sandbox_session,
+        {
+            "sorts": [{"propertyName": "price", "direction": "DESCENDING"}],
+            "filterGroups": [
+                {"filters": [{"propertyName": "price", "operator": "HAS_PROPERTY"}]}
+            ],
+            "properties": ["price"],
+            "limit": 200,
+        },
+    ).json()
 
     prices = [Decimal(r["properties"]["price"]) for r in body["results"]]
     assert prices == sorted(prices, reverse=True)
@@ -154,10 +237,16 @@ def test_search_equal_sort_values_are_ordered_by_id(
 ) -> None:
     sb = make_sandbox(courses=60, seed_options={"bulk_touch_count": 30})
 
-    body = _search(sb, sandbox_session, {
-        "sorts": [{"propertyName": "hs_lastmodifieddate", "direction": "ASCENDING"}],
-        "limit": 200,
-    }).json()
+    body = _search(
+        sb,
+        sandbox_session,
+        {
+            "sorts": [
+                {"propertyName": "hs_lastmodifieddate", "direction": "ASCENDING"}
+            ],
+            "limit": 200,
+        },
+    ).json()
 
     touched = [r["id"] for r in body["results"]][-30:]
     assert touched == sorted(touched, key=int)
@@ -178,7 +267,9 @@ def test_search_paging_uses_integer_offsets(
     second = _search(sandbox, sandbox_session, {"limit": 10, "after": "10"}).json()
 
     assert first["paging"]["next"]["after"] == "10"
-    assert not {r["id"] for r in first["results"]} & {r["id"] for r in second["results"]}
+    assert not {r["id"] for r in first["results"]} & {
+        r["id"] for r in second["results"]
+    }
 
 
 def test_search_results_always_carry_default_properties(
@@ -187,7 +278,10 @@ def test_search_results_always_carry_default_properties(
     body = _search(sandbox, sandbox_session, {"properties": ["hs_course_name"]}).json()
 
     assert set(body["results"][0]["properties"]) == {
-        "hs_course_name", "hs_createdate", "hs_lastmodifieddate", "hs_object_id",
+        "hs_course_name",
+        "hs_createdate",
+        "hs_lastmodifieddate",
+        "hs_object_id",
     }
 
 
@@ -206,7 +300,7 @@ def test_search_past_10000_results_answers_400_and_total_is_real(
     make_sandbox, sandbox_session: requests.Session
 ) -> None:
     sb = make_sandbox(courses=0)
-    sb.store.bulk_create({"hs_course_name": "Bulk %d" % i} for i in range(10_050))
+    sb.store.bulk_create({"hs_course_name": f"Bulk {i}"} for i in range(10_050))
 
     page = _search(sb, sandbox_session, {"limit": 200, "after": "9800"}).json()
     beyond = _search(sb, sandbox_session, {"limit": 200, "after": "10000"})
@@ -222,7 +316,7 @@ def test_search_page_never_goes_past_index_10000(
     make_sandbox, sandbox_session: requests.Session
 ) -> None:
     sb = make_sandbox(courses=0)
-    sb.store.bulk_create({"hs_course_name": "Bulk %d" % i} for i in range(10_050))
+    sb.store.bulk_create({"hs_course_name": f"Bulk {i}"} for i in range(10_050))
 
     page = _search(sb, sandbox_session, {"limit": 200, "after": "9900"}).json()
 

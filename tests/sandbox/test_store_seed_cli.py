@@ -79,8 +79,9 @@ def test_store_update_records_history_newest_first() -> None:
         {"hs_course_name": "A"}, at=datetime(2026, 1, 1, tzinfo=UTC)
     )
 
-    store.update_course(course.id, {"hs_course_name": "B"},
-                        at=datetime(2026, 1, 2, tzinfo=UTC))
+    store.update_course(
+        course.id, {"hs_course_name": "B"}, at=datetime(2026, 1, 2, tzinfo=UTC)
+    )
 
     assert [h.value for h in course.history["hs_course_name"]] == ["B", "A"]
     assert course.updated_at == datetime(2026, 1, 2, tzinfo=UTC)
@@ -102,12 +103,21 @@ def test_cli_writes_ready_file_prints_one_line_and_stops_on_sigterm(
     tmp_path: Path, sandbox_token: str
 ) -> None:
     ready = tmp_path / "ready"
-    env = dict(os.environ, HUBSPOT_SANDBOX_TOKEN=sandbox_token,
-               PYTHONPATH=str(ROOT))
+    env = dict(os.environ, HUBSPOT_SANDBOX_TOKEN=sandbox_token, PYTHONPATH=str(ROOT))
     process = subprocess.Popen(
-        [sys.executable, "-m", "hubspot_sandbox", "--seed-courses", "25",
-         "--ready-file", str(ready)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "hubspot_sandbox",
+            "--seed-courses",
+            "25",
+            "--ready-file",
+            str(ready),
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         deadline = time.monotonic() + 20
@@ -115,7 +125,7 @@ def test_cli_writes_ready_file_prints_one_line_and_stops_on_sigterm(
             time.sleep(0.05)
         url = ready.read_text().strip()
         response = requests.get(
-            url + V3, headers={"Authorization": "Bearer %s" % sandbox_token}, timeout=5
+            url + V3, headers={"Authorization": f"Bearer {sandbox_token}"}, timeout=5
         )
         assert response.status_code == 200
     finally:
@@ -123,7 +133,7 @@ def test_cli_writes_ready_file_prints_one_line_and_stops_on_sigterm(
         out, err = process.communicate(timeout=10)
 
     assert process.returncode == 0
-    assert out.strip() == "HubSpot sandbox listening on %s with 25 courses" % url
+    assert out.strip() == f"HubSpot sandbox listening on {url} with 25 courses"
     assert sandbox_token not in out + err
 
 
@@ -145,7 +155,7 @@ def test_list_throughput_on_20000_courses_exceeds_100_per_second(
     sessions = []
     for _ in range(4):
         session = requests.Session()
-        session.headers["Authorization"] = "Bearer %s" % sandbox_token
+        session.headers["Authorization"] = f"Bearer {sandbox_token}"
         sessions.append(session)
     started = time.monotonic()
     with ThreadPoolExecutor(4) as pool:
