@@ -679,7 +679,7 @@ class CourseAssociationsStream(Stream):
 
     @override
     def get_records(self, context: types.Context | None) -> Iterable[types.Record]:
-        label = (context or {}).get("course_batch")
+        label = str((context or {}).get("course_batch"))
         parent = self._tap.streams[CoursesStream.name]
         ids = t.cast("CoursesStream", parent).batches.pop(label, ())
         if not ids:

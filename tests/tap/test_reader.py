@@ -83,7 +83,9 @@ def test_associations_batch_read_sends_at_most_1000_courses_per_call() -> None:
     list(reader.associations("companies", [str(n) for n in range(2500)]))
 
     assert [len(body["inputs"]) for _, body in client.calls] == [1000, 1000, 500]
-    assert all(path.endswith("/courses/companies/batch/read") for path, _ in client.calls)
+    assert all(
+        path.endswith("/courses/companies/batch/read") for path, _ in client.calls
+    )
 
 
 def test_search_pages_by_id_so_equal_timestamps_past_10k_each_come_once() -> None:

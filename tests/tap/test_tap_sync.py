@@ -8,11 +8,11 @@ import time
 import typing as t
 
 import pytest
+from tap_helpers import TOKEN, run_tap, select_only, tap_config
 
 from hubspot_courses.errors import HubSpotAPIError
 from hubspot_sandbox import ALL_COURSE_SCOPES, Faults, OAuthClient
 from hubspot_sandbox.definitions import make_property
-from tap_helpers import TOKEN, run_tap, select_only, tap_config
 
 if t.TYPE_CHECKING:
     from hubspot_sandbox import Sandbox
@@ -371,7 +371,12 @@ def test_associations_equal_the_sandbox_for_every_course(portal: Sandbox) -> Non
     run = run_tap(tap_config(portal.url))
 
     emitted = {
-        (r["course_id"], r["to_object_type"], r["to_object_id"], r["association_type_id"])
+        (
+            r["course_id"],
+            r["to_object_type"],
+            r["to_object_id"],
+            r["association_type_id"],
+        )
         for r in run.records(ASSOCIATIONS)
     }
     expected = {
@@ -399,9 +404,7 @@ def test_property_set_too_long_for_a_url_reads_by_batch_without_414(
     target = sorted(_active_ids(sb), key=int)[3]
     sb.store.update_course(target, {name: f"value {name}" for name in names})
 
-    run = run_tap(
-        tap_config(sb.url, associations=[], properties_with_history=["*"])
-    )
+    run = run_tap(tap_config(sb.url, associations=[], properties_with_history=["*"]))
 
     assert sb.stats.snapshot()["by_status"].get(414, 0) == 0
     record = next(r for r in run.records(COURSES) if r["id"] == target)
