@@ -248,3 +248,19 @@ def test_request_target_over_max_url_length_answers_414(
 
     assert response.status_code == 414
     assert response.json()["status"] == "error"
+
+
+def test_requests_refused_with_429_do_not_extend_the_window(
+    make_sandbox, sandbox_session: requests.Session
+) -> None:
+    sb = make_sandbox(courses=5, rate_limit_max=2, rate_limit_interval_ms=400)
+    admitted = [sandbox_session.get(sb.url + V3).status_code for _ in range(2)]
+    time.sleep(0.2)
+    refused = [sandbox_session.get(sb.url + V3).status_code for _ in range(5)]
+    time.sleep(0.25)
+
+    again = sandbox_session.get(sb.url + V3)
+
+    assert admitted == [200, 200]
+    assert refused == [429] * 5
+    assert again.status_code == 200

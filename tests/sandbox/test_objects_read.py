@@ -329,3 +329,15 @@ def test_unknown_object_type_answers_400_unable_to_infer(
 
     assert response.status_code == 400
     assert "Unable to infer object type" in response.json()["message"]
+
+
+def test_get_with_id_property_hs_object_id_uses_record_ids(
+    sandbox: Sandbox, sandbox_session: requests.Session
+) -> None:
+    course = sandbox.store.active_courses()[0]
+
+    response = sandbox_session.get(
+        f"{sandbox.url}{V3}/{course.id}", params={"idProperty": "hs_object_id"}
+    )
+
+    assert response.json()["id"] == course.id
