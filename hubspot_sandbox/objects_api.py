@@ -234,8 +234,15 @@ class ObjectsApi:
 
     # -- lookups --------------------------------------------------------------
 
-    def _check_id_property(self, id_property: str | None) -> str | None:
-        if not id_property:
+    def _check_id_property(
+        self, id_property: str | None, upsert: bool = False
+    ) -> str | None:
+        """Validate an ``idProperty`` and return it (None for record ids).
+
+        Reads and updates accept ``hs_object_id`` as meaning record ids; upsert
+        refuses it, as HubSpot does ([UNVERIFIED] for reads and updates).
+        """
+        if not id_property or (id_property == "hs_object_id" and not upsert):
             return None
         definition = self.store.properties.get(id_property)
         if definition is None or not definition.get("hasUniqueValue"):
@@ -828,7 +835,7 @@ class ObjectsApi:
         traces = self._trace_ids(inputs)
         for item in inputs:
             if item.get("idProperty"):
-                self._check_id_property(str(item["idProperty"]))
+                self._check_id_property(str(item["idProperty"]), upsert=True)
         self._reject_duplicates([str(i.get("id", "")) for i in inputs])
         prepared: list[_Prepared] = []
         failures: list[_Failure] = []

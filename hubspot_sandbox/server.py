@@ -721,15 +721,21 @@ class Sandbox:
             raise
 
     def _rate_limit(self, route: Route, token: TokenInfo) -> dict[str, str]:
+        """Apply the daily, search and rolling-window limits.
+
+        Requests refused with 429 count against neither the window nor the
+        daily allowance, so retrying while throttled does not prolong it.
+        """
         self.daily.limit = self.config.daily_limit
-        allowed, daily_left = self.daily.acquire()
+        daily_exhausted = self.daily.remaining() <= 0
         if route.kind == "search":
-            if not allowed:
+            if daily_exhausted:
                 raise ApiError(429, rate_limit_body("DAILY"))
             self.search_window.max_requests = self.config.search_per_second
             ok, _ = self.search_window.acquire(token.token, time.monotonic())
             if not ok:
                 raise ApiError(429, rate_limit_body("SECONDLY"))
+            self.daily.acquire()
             return {}
         self.window.max_requests = self.config.rate_limit_max
         self.window.interval_s = self.config.rate_limit_interval_ms / 1000
@@ -739,16 +745,25 @@ class Sandbox:
                 self.config.rate_limit_interval_ms
             ),
         }
-        if token.kind == "private":
+        private = token.kind == "private"
+        if private:
             headers["X-HubSpot-RateLimit-Daily"] = str(self.config.daily_limit)
-            headers["X-HubSpot-RateLimit-Daily-Remaining"] = str(daily_left)
-        if not allowed:
+        if daily_exhausted:
             headers["X-HubSpot-RateLimit-Remaining"] = "0"
+            if private:
+                headers["X-HubSpot-RateLimit-Daily-Remaining"] = "0"
             raise ApiError(429, rate_limit_body("DAILY"), headers)
         ok, remaining = self.window.acquire(token.token, time.monotonic())
         headers["X-HubSpot-RateLimit-Remaining"] = str(remaining)
         if not ok:
+            if private:
+                headers["X-HubSpot-RateLimit-Daily-Remaining"] = str(
+                    self.daily.remaining()
+                )
             raise ApiError(429, rate_limit_body("TEN_SECONDLY_ROLLING"), headers)
+        _, daily_left = self.daily.acquire()
+        if private:
+            headers["X-HubSpot-RateLimit-Daily-Remaining"] = str(daily_left)
         return headers
 
     @staticmethod
