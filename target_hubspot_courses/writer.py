@@ -124,8 +124,7 @@ class CourseWriter:
         if create:
             self._run("create", writes)
         else:
-            updates = [row for row in writes if row.record_id]
-            upserts = [row for row in writes if not row.record_id]
+            updates, upserts = self._route(writes)
             fallback = self._run_two("update", updates, "upsert", upserts)
             if fallback:
                 self.logger.info(
@@ -137,6 +136,57 @@ class CourseWriter:
                 self._run("upsert", fallback)
         if deletes:
             self._archive(deletes)
+
+    def _route(
+        self, writes: Sequence[CourseRow]
+    ) -> tuple[list[CourseRow], list[CourseRow]]:
+        """Split rows into updates by record id and upserts on ``id_property``.
+
+        A row carrying both a record id and a key is updated by id only when
+        that id holds the same key (or none yet) in this portal: ids copied
+        from another portal may name an unrelated course here.
+        """
+        updates = [row for row in writes if row.record_id]
+        upserts = [row for row in writes if not row.record_id]
+        both = [row for row in updates if row.key]
+        if not both:
+            return updates, upserts
+        held = self._keys_of_ids([row.record_id or "" for row in both])
+        moved = {
+            row.trace_id
+            for row in both
+            if row.record_id not in held
+            or held[row.record_id or ""] not in ("", row.key)
+        }
+        updates = [row for row in updates if row.trace_id not in moved]
+        upserts += [row for row in both if row.trace_id in moved]
+        return updates, upserts
+
+    def _keys_of_ids(self, ids: Sequence[str]) -> dict[str, str]:
+        """``id_property`` value (``""`` when empty) of each existing id."""
+        path = self.client.paths.objects("/batch/read")
+
+        def read(chunk: list[str]) -> dict[str, str]:
+            body = {
+                "inputs": [{"id": value} for value in chunk],
+                "properties": [self.id_property],
+                "propertiesWithHistory": [],
+            }
+            answer = self.client.post(path, body).body or {}
+            return {
+                str(result.get("id")): str(
+                    (result.get("properties") or {}).get(self.id_property) or ""
+                )
+                for result in answer.get("results") or []
+            }
+
+        merged: dict[str, str] = {}
+        unique = list(dict.fromkeys(ids))
+        for future in [
+            self.executor.submit(read, chunk) for chunk in chunks(unique, BATCH_LIMIT)
+        ]:
+            merged.update(future.result())
+        return merged
 
     def _run_two(
         self,
@@ -398,10 +448,10 @@ class CourseWriter:
         if create:
             self.ledger.add("created", len(writes))
         else:
-            existing = self.existing_ids([r.record_id for r in writes if r.record_id])
-            unresolved = [
-                r for r in writes if not (r.record_id and r.record_id in existing)
-            ]
+            updates, _ = self._route(writes)
+            existing = self.existing_ids([r.record_id or "" for r in updates])
+            by_id = {r.trace_id for r in updates if r.record_id in existing}
+            unresolved = [r for r in writes if r.trace_id not in by_id]
             by_key = self.resolve_keys([r.key for r in unresolved if r.key])
             self.ledger.add("updated", len(writes) - len(unresolved))
             for row in unresolved:

@@ -147,8 +147,7 @@ def run_target(caplog: pytest.LogCaptureFixture) -> t.Callable[..., TargetRun]:
         caplog.set_level(logging.INFO)
         target = TargetHubSpotCourses(config=config)
         text = "".join(
-            simplejson.dumps(m, use_decimal=True, default=str) + "\n"
-            for m in messages
+            simplejson.dumps(m, use_decimal=True, default=str) + "\n" for m in messages
         )
         stdout = io.StringIO()
         error: BaseException | None = None

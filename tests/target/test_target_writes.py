@@ -9,6 +9,7 @@ import pathlib
 import pytest
 
 from hubspot_courses.errors import ConfigValidationError
+from hubspot_sandbox.definitions import make_property
 from target_hubspot_courses.target import TargetHubSpotCourses, TooManyRejects
 from tests.target.conftest import (
     by_key,
@@ -113,7 +114,11 @@ def test_non_unique_id_property_is_refused_at_start_up_naming_unique_ones(
 def test_duplicate_keys_in_a_batch_keep_the_last_row_and_are_counted(
     empty, target_config, run_target
 ):
-    rows = [course(1, hs_course_name="first"), course(2), course(1, hs_course_name="last")]
+    rows = [
+        course(1, hs_course_name="first"),
+        course(2),
+        course(1, hs_course_name="last"),
+    ]
 
     run = run_target(target_config(empty), flat_messages(rows))
 
@@ -149,27 +154,27 @@ def test_one_invalid_input_among_100_lands_99_and_rejects_one_with_hubspot_reaso
 def test_conflict_is_rejected_per_input_and_a_whole_batch_409_is_split(
     empty, target_config, run_target, tmp_path
 ):
+    empty.store.add_property(
+        make_property("lms_code", "LMS code", "string", "text", unique=True)
+    )
     holder = empty.store.create_course(
-        {"hs_course_name": "Holder", "external_course_id": "TAKEN"}
+        {"hs_course_name": "Holder", "external_course_id": "H", "lms_code": "TAKEN"}
     )
-    rows = [{"hs_object_id": holder.id, "hs_course_name": "Holder renamed"}]
-    other = empty.store.create_course(
-        {"hs_course_name": "Other", "external_course_id": "OTHER"}
-    )
-    # Updating 'other' to the holder's unique value: a 409 for the whole call
-    # when the sandbox is told to answer without per-input errors.
-    rows.append({"hs_object_id": other.id, "external_course_id": "TAKEN"})
-    rows += [course(n) for n in range(6)]
+    columns = {"external_course_id": {}, "hs_course_name": {}, "lms_code": {}}
+    rows = [course(n) for n in range(6)]
+    rows.append(course(99, lms_code="TAKEN"))  # unique value held by another
     empty.faults.fail_next(1, 409, path_regex="batch/upsert")
 
-    run = run_target(target_config(empty), flat_messages(rows))
+    run = run_target(
+        target_config(empty), [schema(columns=columns), *(record(r) for r in rows)]
+    )
 
     rejects = read_rejects(tmp_path / "rejects.jsonl")
-    assert holder.properties["hs_course_name"] == "Holder renamed"
-    assert other.properties["external_course_id"] == "OTHER"
-    assert [r["record"].get("hs_object_id") for r in rejects] == [other.id]
+    assert [r["record"]["external_course_id"] for r in rejects] == ["EXT-99"]
     assert rejects[0]["category"] == "CONFLICT"
+    assert holder.properties["lms_code"] == "TAKEN"
     assert {f"EXT-{n}" for n in range(6)} <= set(by_key(empty))
+    assert "EXT-99" not in by_key(empty)
     assert empty.stats.route("batch_upsert") == 3  # refused whole, then halves
     assert run.counts["rejected"] == 1
 
