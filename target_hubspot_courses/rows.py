@@ -61,9 +61,6 @@ _TYPE_ALIASES = {
 }
 _RECORD_ID = re.compile(r"^[1-9]\d{0,19}$")
 _RECORD_ID_COLUMNS = ("id", "hs_object_id")
-_TAP_SHAPE_FIELDS = frozenset(
-    {"id", "properties", "createdAt", "updatedAt", "archived", "archivedAt"}
-)
 _METADATA_PREFIX = "_sdc_"
 
 
@@ -457,13 +454,6 @@ def deduplicate(rows: list[CourseRow]) -> tuple[list[CourseRow], int]:
         kept.append(row)
     kept.reverse()
     return kept, len(rows) - len(kept)
-
-
-def is_tap_shape(record: Mapping[str, t.Any]) -> bool:
-    """Whether ``record`` looks like the tap's ``courses`` records."""
-    return isinstance(record.get("properties"), dict) and set(record) <= (
-        _TAP_SHAPE_FIELDS | {"unparsed_properties", "associations"}
-    )
 
 
 def _plain(value: t.Any) -> str:
