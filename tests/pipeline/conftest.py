@@ -42,9 +42,12 @@ def postgres() -> Iterator[Postgres]:
     pytest.importorskip("psycopg")
     initdb, pg_ctl = pg_binary("initdb"), pg_binary("pg_ctl")
     run_as: dict[str, Any] = {}
-    # /tmp itself, not pytest's root-only tmp_path: nobody must reach it.
-    base = Path(tempfile.mkdtemp(prefix="hubspot-courses-pg-"))
-    if os.geteuid() == 0:
+    # As root, directly under /tmp (not pytest's root-only tmp_path, nor a
+    # TMPDIR that may be private): the server's user must reach it.
+    as_root = os.geteuid() == 0
+    shared_tmp = "/tmp" if as_root else None  # noqa: S108 - mkdtemp: a private dir
+    base = Path(tempfile.mkdtemp(prefix="hubspot-courses-pg-", dir=shared_tmp))
+    if as_root:
         run_as = {"user": "nobody", "group": "nogroup"}
         base.chmod(0o755)
         shutil.chown(base, user="nobody", group="nogroup")
