@@ -11,6 +11,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 LICENSE_ID = "Apache-2.0"
@@ -81,7 +82,6 @@ def test_readme_settings_table_matches_about_markdown(plugin):
 
 @pytest.mark.parametrize("plugin", ["tap-hubspot-courses", "target-hubspot-courses"])
 def test_meltano_yml_declares_every_plugin_setting(plugin):
-    yaml = pytest.importorskip("yaml")
     project = yaml.safe_load((ROOT / "meltano.yml").read_text(encoding="utf-8"))
     declared = {
         setting["name"]
@@ -119,7 +119,6 @@ def test_meltano_yml_declares_every_plugin_setting(plugin):
 
 
 def test_meltano_yml_holds_no_credentials_and_no_telemetry():
-    yaml = pytest.importorskip("yaml")
     project = yaml.safe_load((ROOT / "meltano.yml").read_text(encoding="utf-8"))
 
     assert project["send_anonymous_usage_stats"] is False
