@@ -237,7 +237,7 @@ class HubSpotClient:
         )
         self.limiter = RollingWindowLimiter(
             int(config.get("rate_limit_requests") or 100),
-            float(config.get("rate_limit_interval_seconds") or 10.0),
+            10.0,
             sleep=sleep,
         )
         self.search_limiter = RollingWindowLimiter(

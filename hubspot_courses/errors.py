@@ -68,7 +68,7 @@ class HubSpotAPIError(FatalAPIError):
         if self.correlation_id:
             parts.append(f" (correlationId {self.correlation_id})")
         if self.hubspot_message:
-            parts.append(f": {self.hubspot_message}")
+            parts.append(f": {self.hubspot_message.rstrip('. ')}")
         if self.fix:
             parts.append(f". {self.fix}")
         return "".join(parts)
@@ -97,10 +97,13 @@ class MissingScopesError(HubSpotAPIError):
 
     def _compose(self) -> str:
         scopes = self.required_scopes
-        wanted = ", ".join(f"'{s}'" for s in scopes) or "the courses scopes"
+        if len(scopes) > 1:
+            wanted = "one of " + ", ".join(f"'{s}'" for s in scopes)
+        else:
+            wanted = "".join(f"'{s}'" for s in scopes) or "the courses scopes"
         self.fix = (
             f"Grant the private app or OAuth app {wanted} in HubSpot, "
-            "then use the new token."
+            "then use the new token"
         )
         return super()._compose()
 

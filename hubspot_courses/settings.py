@@ -103,6 +103,13 @@ CONNECTION_SETTINGS = th.PropertiesList(
         description="Seconds before the first retry; doubled (with jitter) each time.",
     ),
     th.Property(
+        "retry_max_delay",
+        th.NumberType,
+        default=60.0,
+        title="Longest retry delay",
+        description="Upper bound in seconds of one wait between retries.",
+    ),
+    th.Property(
         "rate_limit_requests",
         th.IntegerType,
         default=100,
