@@ -114,10 +114,13 @@ class TargetHubSpotCourses(Target):
         if int(self.config.get("max_concurrent_requests", 4)) < 1:
             msg = "'max_concurrent_requests' must be at least 1."
             raise ConfigValidationError(msg, errors=[msg])
+        # Reading the definitions checks the URL, the credentials, the token,
+        # its schema scope and the activation before any input is read.
+        definitions = self.definitions
         name = self.id_property
         if name is None:
             return
-        prop = self.definitions.get(name)
+        prop = definitions.get(name)
         if prop is None or not prop.has_unique_value:
             unique = sorted(
                 d.name for d in self.definitions.values() if d.has_unique_value
