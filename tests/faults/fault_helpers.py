@@ -213,6 +213,7 @@ class Figures:
     records_lost: int = 0
     duplicates: int = 0
     wrong_values: int = 0
+    secrets_found: int = 0
 
     def add_faults(self, sandbox: Sandbox) -> None:
         """Add the faults ``sandbox`` injected so far (then reset its counters)."""
@@ -227,6 +228,20 @@ class Figures:
         if FIGURES_PATH:
             with open(FIGURES_PATH, "a", encoding="utf-8") as handle:
                 handle.write(json.dumps(dataclasses.asdict(self)) + "\n")
+
+
+def secrets_in(workdir: pathlib.Path, values: Iterable[str]) -> int:
+    """How many (file, secret) pairs show a secret in the files under ``workdir``.
+
+    Config files are skipped: they hold the secrets by design.
+    """
+    found = 0
+    for path in workdir.rglob("*"):
+        if not path.is_file() or path.name.startswith("config"):
+            continue
+        text = path.read_bytes().decode("utf-8", "replace")
+        found += sum(1 for value in values if value and value in text)
+    return found
 
 
 def kill_points(seed: int, count: int, upper: int) -> list[int]:

@@ -21,6 +21,7 @@ from fault_helpers import (
     Figures,
     configure_faults,
     run_tap_until_done,
+    secrets_in,
     warehouse_of,
     write_json,
 )
@@ -186,7 +187,12 @@ def test_tap_under_faults_and_sigkill_resumes_to_the_fault_free_rows(
     figures.wrong_values = sum(
         1 for key, body in courses.items() if key in expected and expected[key] != body
     )
+    figures.secrets_found = secrets_in(
+        workdir,
+        [portal.token, portal.client_secret, portal.refresh_token],
+    )
     figures.record()
+    assert figures.secrets_found == 0
     assert pipeline.kills == len(points)
     if kind is not None:
         assert figures.faults.get(kind, 0) > 0, figures.faults

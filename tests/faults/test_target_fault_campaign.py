@@ -22,6 +22,7 @@ from fault_helpers import (
     configure_faults,
     portal_outcome,
     run_target_until_done,
+    secrets_in,
     source_rows,
     write_json,
 )
@@ -117,8 +118,12 @@ def test_target_under_faults_and_sigkill_ends_with_each_source_course_once(
     figures.records_lost = lost
     figures.duplicates = duplicates
     figures.wrong_values = wrong
+    figures.secrets_found = secrets_in(
+        tmp_path, [sandbox_token, client_secret, refresh]
+    )
     figures.record()
 
+    assert figures.secrets_found == 0
     assert pipeline.kills == len(points)
     if kind is not None:
         assert figures.faults.get(kind, 0) > 0, figures.faults
