@@ -124,7 +124,8 @@ def test_target_under_faults_and_sigkill_ends_with_each_source_course_once(
     figures.record()
 
     assert figures.secrets_found == 0
-    assert pipeline.kills == len(points)
+    # A resumed run can finish before its kill point: at least one kill.
+    assert 1 <= pipeline.kills <= len(points)
     if kind is not None:
         assert figures.faults.get(kind, 0) > 0, figures.faults
     assert (lost, duplicates, wrong) == (0, 0, 0)
