@@ -67,9 +67,19 @@ class Reject:
 class Ledger:
     """Thread-safe counts, rejects and id maps of one run."""
 
-    def __init__(self, rejects_path: str | pathlib.Path) -> None:
-        """Book into a rejects file at ``rejects_path`` (created on first use)."""
+    def __init__(
+        self, rejects_path: str | pathlib.Path, *, keep_seen: bool = True
+    ) -> None:
+        """Book into a rejects file at ``rejects_path`` (created on first use).
+
+        Args:
+            rejects_path: the rejects file.
+            keep_seen: remember the key and id of every course row read, for
+                the mirror of ``overwrite``. Without it the ledger holds no
+                per-row state, so memory does not grow with the input.
+        """
         self.rejects_path = pathlib.Path(rejects_path)
+        self.keep_seen = keep_seen
         self.counts: dict[str, int] = dict.fromkeys(COUNTERS, 0)
         self.ids_by_source_id: dict[str, str] = {}
         """HubSpot id of each course written, by the record id the input gave."""
@@ -108,6 +118,8 @@ class Ledger:
         """Note a course row of the input, whatever becomes of it."""
         with self._lock:
             self.course_rows += 1
+            if not self.keep_seen:
+                return
             if record_id:
                 self.seen_ids.add(record_id)
             if key:

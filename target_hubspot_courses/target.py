@@ -157,7 +157,10 @@ class TargetHubSpotCourses(Target):
     @functools.cached_property
     def ledger(self) -> Ledger:
         """Counts, rejects and learned ids of this run."""
-        return Ledger(self.config.get("rejects_path") or DEFAULT_REJECTS_PATH)
+        return Ledger(
+            self.config.get("rejects_path") or DEFAULT_REJECTS_PATH,
+            keep_seen=self.load_method == "overwrite",
+        )
 
     @functools.cached_property
     def executor(self) -> concurrent.futures.ThreadPoolExecutor:
