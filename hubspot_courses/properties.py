@@ -83,6 +83,14 @@ class PropertyDef:
             hubspot_defined=bool(definition.get("hubspotDefined")),
         )
 
+    def as_midnight_datetime(self) -> PropertyDef:
+        """This date property seen as a date-time at midnight UTC.
+
+        HubSpot stores dates at midnight UTC, so nothing is lost; loaders
+        without a date column type then still get a typed column.
+        """
+        return dataclasses.replace(self, type="datetime", field_type="date")
+
     @property
     def writable(self) -> bool:
         """Whether a write may set this property."""

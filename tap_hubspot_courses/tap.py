@@ -94,6 +94,17 @@ TAP_SETTINGS = th.PropertiesList(
         ),
     ),
     th.Property(
+        "dates_as_datetimes",
+        th.BooleanType,
+        default=False,
+        title="Dates as date-times",
+        description=(
+            "Emit HubSpot 'date' properties as date-times at midnight UTC "
+            "(JSON Schema 'date-time'), for loaders without a date column type "
+            "such as target-duckdb 0.8.0, which would store them as text."
+        ),
+    ),
+    th.Property(
         "search_lag_seconds",
         th.NumberType,
         default=30,
@@ -138,6 +149,11 @@ class TapHubSpotCourses(Tap):
         self.client.check_access()
         definitions = fetch_properties(self.client)
         self.logger.info("Read %d course property definitions.", len(definitions))
+        if self.config.get("dates_as_datetimes"):
+            definitions = {
+                name: prop.as_midnight_datetime() if prop.type == "date" else prop
+                for name, prop in definitions.items()
+            }
         return definitions
 
     @functools.cached_property

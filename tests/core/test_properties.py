@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import decimal
 
@@ -101,10 +102,8 @@ def test_parse_properties_keeps_unparsable_values_raw():
 @given(st.text(max_size=40))
 def test_parse_value_never_raises_other_than_unparsable(raw):
     for prop in (NUMBER, BOOL, DATE, DATETIME, TEXT, SELECT, CHECKBOX):
-        try:
+        with contextlib.suppress(Unparsable):
             parse_value(prop, raw)
-        except Unparsable:
-            pass
 
 
 @given(st.decimals(allow_nan=False, allow_infinity=False, places=6))
@@ -167,3 +166,10 @@ def test_format_value_passes_empty_string_to_clear():
 def test_format_bool_accepts_booleans_and_words():
     assert format_value(BOOL, True) == "true"
     assert format_value(BOOL, "No") == "false"
+
+
+def test_date_as_midnight_datetime_types_a_date_as_a_timestamp():
+    prop = DATE.as_midnight_datetime()
+    assert prop.json_schema()["format"] == "date-time"
+    assert parse_value(prop, "2026-04-02") == "2026-04-02T00:00:00.000Z"
+    assert format_value(DATE, parse_value(prop, "2026-04-02")) == "2026-04-02"

@@ -136,22 +136,27 @@ def test_meltano_run_to_duckdb_gives_typed_columns_per_course_property(duckdb_ru
     assert types["properties__hs_course_name"] == "VARCHAR"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "target-duckdb 0.8.0 maps JSON Schema 'format: date' to VARCHAR; "
-        "see Known limitations in the README"
-    ),
-)
-def test_meltano_run_to_duckdb_gives_date_properties_a_date_column(duckdb_run):
-    connection = duckdb_run.connection
+def test_meltano_run_to_duckdb_lands_date_properties_as_midnight_timestamps(
+    duckdb_run,
+):
+    sandbox, connection = duckdb_run.sandbox, duckdb_run.connection
     data_type = connection.execute(
         "SELECT data_type FROM information_schema.columns WHERE table_schema = ? "
         "AND table_name = 'courses' AND column_name = 'properties__course_start_date'",
         [SCHEMA],
     ).fetchone()[0]
+    course = next(
+        course
+        for course in sandbox.store.active_courses()
+        if course.value("course_start_date")
+    )
+    (landed,) = connection.execute(
+        "SELECT properties__course_start_date FROM hubspot.courses WHERE id = ?",
+        [course.id],
+    ).fetchone()
 
-    assert data_type in {"DATE", "TIMESTAMP"}
+    assert data_type == "TIMESTAMP"
+    assert landed.isoformat() == f"{course.value('course_start_date')}T00:00:00"
 
 
 def test_meltano_run_to_duckdb_keeps_values_of_typed_columns(duckdb_run):
