@@ -116,6 +116,14 @@ class ObjectNotActivatedError(HubSpotAPIError):
         "Object library) before syncing."
     )
 
+    def _compose(self) -> str:
+        if self.status < 300:  # the enablement check answered "false"
+            return (
+                f"HubSpot reports the courses object is not activated in this "
+                f"account ({self.method} {self.path}). {self.fix}"
+            )
+        return super()._compose()
+
 
 class NotFoundError(HubSpotAPIError):
     """The path or record does not exist (404)."""
