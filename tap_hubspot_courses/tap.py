@@ -11,8 +11,9 @@ from singer_sdk import Tap
 from singer_sdk import typing as th
 from singer_sdk.contrib.msgspec import MsgSpecWriter
 
+from hubspot_courses.cli import fatal_errors
 from hubspot_courses.client import HubSpotClient
-from hubspot_courses.errors import ConfigValidationError, HubSpotAPIError
+from hubspot_courses.errors import ConfigValidationError
 from hubspot_courses.properties import fetch_properties
 from hubspot_courses.settings import CONNECTION_SETTINGS
 from tap_hubspot_courses.streams import (
@@ -27,7 +28,7 @@ else:
     from typing_extensions import override
 
 if t.TYPE_CHECKING:
-    from collections.abc import Iterator, Sequence
+    from collections.abc import Sequence
 
     import click
     from singer_sdk import Stream
@@ -238,23 +239,9 @@ class TapHubSpotCourses(Tap):
             super().cb_test(ctx, param, value)
 
     @classmethod
-    @contextlib.contextmanager
-    def _fatal_errors(cls) -> Iterator[None]:
-        """End the run with one clear line for errors the user must fix.
-
-        HubSpot's refusals (token, scopes, activation, retries exhausted) and
-        unusable settings already say what failed and what to change; a stack
-        trace would add nothing. Messages never carry a token.
-        """
-        try:
-            yield
-        except HubSpotAPIError as exc:
-            cls.logger.error("%s", exc)
-            sys.exit(1)
-        except ConfigValidationError as exc:
-            for error in exc.errors or [str(exc)]:
-                cls.logger.error("%s", error)
-            sys.exit(1)
+    def _fatal_errors(cls) -> contextlib.AbstractContextManager[None]:
+        """End the run with one clear line for errors the user must fix."""
+        return fatal_errors(cls.logger)
 
 
 if __name__ == "__main__":

@@ -14,8 +14,9 @@ from singer_sdk import Target
 from singer_sdk import typing as th
 from singer_sdk.exceptions import FatalSyncError
 
+from hubspot_courses.cli import fatal_errors
 from hubspot_courses.client import HubSpotClient
-from hubspot_courses.errors import ConfigValidationError, HubSpotAPIError
+from hubspot_courses.errors import ConfigValidationError
 from hubspot_courses.properties import fetch_properties
 from hubspot_courses.settings import CONNECTION_SETTINGS
 from target_hubspot_courses import __version__
@@ -32,8 +33,6 @@ else:
     from typing_extensions import override
 
 if t.TYPE_CHECKING:
-    from collections.abc import Iterator
-
     from singer_sdk.sinks import Sink
 
     from hubspot_courses.properties import PropertyDef
@@ -294,22 +293,9 @@ class TargetHubSpotCourses(Target):
             super().invoke(about=about, about_format=about_format, **kwargs)
 
     @classmethod
-    @contextlib.contextmanager
-    def _fatal_errors(cls) -> Iterator[None]:
-        """End the run with one clear line for errors the user must fix.
-
-        Messages name the setting, property or file to change and never carry
-        a token.
-        """
-        try:
-            yield
-        except (HubSpotAPIError, TooManyRejects, MirrorRefused) as exc:
-            cls.logger.error("%s", exc)
-            sys.exit(1)
-        except ConfigValidationError as exc:
-            for error in exc.errors or [str(exc)]:
-                cls.logger.error("%s", error)
-            sys.exit(1)
+    def _fatal_errors(cls) -> contextlib.AbstractContextManager[None]:
+        """End the run with one clear line for errors the user must fix."""
+        return fatal_errors(cls.logger, TooManyRejects, MirrorRefused)
 
 
 if __name__ == "__main__":
