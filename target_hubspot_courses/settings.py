@@ -113,7 +113,7 @@ TARGET_SETTINGS = th.PropertiesList(
     th.Property(
         "max_concurrent_requests",
         th.IntegerType,
-        default=4,
+        default=8,
         title="Concurrent batch calls",
         description=(
             "Batch calls in flight at once. Every call still goes through the "

@@ -33,8 +33,8 @@ if t.TYPE_CHECKING:
 
 __all__ = ["AssociationsSink", "CoursesSink", "IgnoredSink"]
 
-DEFAULT_BATCH_ROWS = 1_000
-"""Records per drain unless ``batch_size_rows`` says otherwise: ten batch
+DEFAULT_BATCH_ROWS = 5_000
+"""Records per drain unless ``batch_size_rows`` says otherwise: fifty batch
 calls of 100, sent concurrently."""
 
 
