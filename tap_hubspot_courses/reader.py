@@ -13,6 +13,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import queue
+import threading
 import typing as t
 
 if t.TYPE_CHECKING:
@@ -21,7 +23,7 @@ if t.TYPE_CHECKING:
 
     from hubspot_courses.client import HubSpotClient
 
-__all__ = ["AssociationRow", "CourseReader", "Page"]
+__all__ = ["AssociationRow", "CourseReader", "Page", "read_ahead"]
 
 LIST_LIMIT = 100
 """HubSpot's maximum page size of the list endpoint."""
@@ -73,6 +75,60 @@ class AssociationRow:
     association_type_id: int | None
     category: str | None
     label: str | None
+
+
+_T = t.TypeVar("_T")
+_END = object()
+
+
+def read_ahead(pages: Iterator[_T]) -> Iterator[_T]:
+    """Yield ``pages`` while a thread already fetches the one after.
+
+    A paged read is sequential, since each page's cursor comes from the page
+    before; what can overlap is the caller's work on one page with the
+    request for the next. The thread stays at most two pages ahead (one
+    waiting here, one in hand), raises its errors here in order, and stops
+    after its current request when the caller stops early. Checkpoints are
+    the caller's: a page read ahead but never yielded is simply read again
+    by a resumed run.
+    """
+    handoff: queue.Queue[tuple[t.Any, BaseException | None]] = queue.Queue(1)
+    stopped = threading.Event()
+
+    def offer(item: tuple[t.Any, BaseException | None]) -> bool:
+        while not stopped.is_set():
+            try:
+                handoff.put(item, timeout=0.2)
+            except queue.Full:
+                continue
+            return True
+        return False
+
+    def produce() -> None:
+        try:
+            for page in pages:
+                if not offer((page, None)):
+                    break
+            else:
+                offer((_END, None))
+        except BaseException as exc:  # re-raised in the caller's thread
+            offer((_END, exc))
+        finally:
+            close = getattr(pages, "close", None)
+            if close is not None:
+                close()
+
+    threading.Thread(target=produce, name="read-ahead", daemon=True).start()
+    try:
+        while True:
+            page, error = handoff.get()
+            if error is not None:
+                raise error
+            if page is _END:
+                return
+            yield page
+    finally:
+        stopped.set()
 
 
 def epoch_ms(instant: dt.datetime) -> str:

@@ -40,6 +40,7 @@ from tap_hubspot_courses.reader import (
     SEARCH_LIMIT,
     CourseReader,
     Page,
+    read_ahead,
 )
 
 if sys.version_info >= (3, 12):
@@ -147,7 +148,7 @@ class ResumableStream(Stream):
             if progress.get("phase") != phase:
                 progress.update(phase=phase, after=None, last_id=None)
             size = SEARCH_LIMIT if phase == "search" else LIST_LIMIT
-            for page in self.read_phase(phase, progress):
+            for page in read_ahead(self.read_phase(phase, progress)):
                 for record in self.records_of(page):
                     emitted += 1
                     yield record

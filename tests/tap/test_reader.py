@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 import typing as t
 
+import pytest
+
 from hubspot_courses.client import ApiPaths, ApiResponse
-from tap_hubspot_courses.reader import CourseReader
+from tap_hubspot_courses.reader import CourseReader, read_ahead
 
 
 class FakeClient:
@@ -122,3 +125,50 @@ def test_search_pages_by_id_so_equal_timestamps_past_10k_each_come_once() -> Non
 
     assert seen == [str(n) for n in ids]
     assert len(client.calls) == 53
+
+
+def test_read_ahead_fetches_the_next_page_while_the_caller_works_on_one() -> None:
+    fetching = {n: threading.Event() for n in range(1, 4)}
+
+    def pages() -> t.Iterator[int]:
+        for n in range(1, 4):
+            fetching[n].set()
+            yield n
+
+    seen = []
+    for page in read_ahead(pages()):
+        seen.append(page)
+        if page < 3:
+            assert fetching[page + 1].wait(10), f"page {page + 1} was not requested"
+    assert seen == [1, 2, 3]
+
+
+def test_read_ahead_raises_the_reader_error_after_the_pages_before_it() -> None:
+    def pages() -> t.Iterator[int]:
+        yield 1
+        yield 2
+        raise RuntimeError("page 3 failed")
+
+    seen: list[int] = []
+    with pytest.raises(RuntimeError, match="page 3 failed"):
+        seen.extend(read_ahead(pages()))
+    assert seen == [1, 2]
+
+
+def test_read_ahead_stops_reading_when_the_caller_stops() -> None:
+    requested: list[int] = []
+    finished = threading.Event()
+
+    def pages() -> t.Iterator[int]:
+        try:
+            for n in range(1, 1000):
+                requested.append(n)
+                yield n
+        finally:
+            finished.set()
+
+    reading = read_ahead(pages())
+    assert next(reading) == 1
+    reading.close()
+    assert finished.wait(10), "the reading thread kept going"
+    assert max(requested) <= 3
