@@ -10,12 +10,11 @@ from __future__ import annotations
 import sys
 import typing as t
 
-import jsonschema
 from singer_sdk.sinks import BatchSink
-from singer_sdk.sinks.core import BaseJSONSchemaValidator
 
 from target_hubspot_courses.ledger import Reject
 from target_hubspot_courses.rows import AssociationRow, CourseRow, deduplicate
+from target_hubspot_courses.validation import RecordValidator
 from target_hubspot_courses.writer import PendingLink
 
 if sys.version_info >= (3, 12):
@@ -36,27 +35,6 @@ __all__ = ["AssociationsSink", "CoursesSink", "IgnoredSink"]
 DEFAULT_BATCH_ROWS = 5_000
 """Records per drain unless ``batch_size_rows`` says otherwise: fifty batch
 calls of 100, sent concurrently."""
-
-
-class _CollectingValidator(BaseJSONSchemaValidator):
-    """Checks records against the stream's schema without raising.
-
-    A record that does not fit its schema is rejected to the rejects file by
-    the sink instead of aborting the run, as the SDK would by default.
-    """
-
-    def __init__(self, schema: dict[str, t.Any]) -> None:
-        super().__init__(schema)
-        validator_class = jsonschema.validators.validator_for(schema)
-        self._validator = validator_class(
-            schema, format_checker=validator_class.FORMAT_CHECKER
-        )
-        self.last_error: str | None = None
-
-    @override
-    def validate(self, record: dict[str, t.Any]) -> None:
-        error = jsonschema.exceptions.best_match(self._validator.iter_errors(record))
-        self.last_error = None if error is None else _schema_message(error)
 
 
 class _HubSpotSink(BatchSink):
@@ -92,8 +70,8 @@ class _HubSpotSink(BatchSink):
         return DatetimeErrorTreatmentEnum.NULL
 
     @override
-    def get_validator(self) -> BaseJSONSchemaValidator | None:
-        return _CollectingValidator(self.schema) if self.validate_schema else None
+    def get_validator(self) -> RecordValidator | None:
+        return RecordValidator(self.schema) if self.validate_schema else None
 
     @override
     def process_record(self, record: dict[str, t.Any], context: dict) -> None:
@@ -287,11 +265,3 @@ def _key_of(record: Mapping[str, t.Any], id_property: str | None) -> str | None:
     source = nested if isinstance(nested, dict) else record
     value = source.get(id_property)
     return None if value is None or value == "" else str(value)
-
-
-def _schema_message(error: jsonschema.ValidationError) -> str:
-    where = "/".join(str(part) for part in error.absolute_path) or "record"
-    message = error.message
-    if len(message) > 200:
-        message = message[:197] + "..."
-    return f"'{where}': {message}"

@@ -10,9 +10,12 @@ import sys
 import threading
 import typing as t
 
+import msgspec
 from singer_sdk import Target
 from singer_sdk import typing as th
+from singer_sdk.contrib.msgspec import MsgSpecReader, decoder
 from singer_sdk.exceptions import FatalSyncError
+from singer_sdk.singerlib.json import deserialize_json
 
 from hubspot_courses.cli import fatal_errors
 from hubspot_courses.client import HubSpotClient
@@ -47,6 +50,22 @@ class TooManyRejects(FatalSyncError):
     """More records were rejected than ``max_rejects`` allows."""
 
 
+class _InputReader(MsgSpecReader):
+    """Parses input lines with msgspec, and with the SDK's parser when it fails.
+
+    msgspec is several times faster, but refuses a few lines Python's JSON
+    parser takes (a lone surrogate in a string, ``NaN``); those keep the
+    SDK's behaviour instead of ending the run.
+    """
+
+    @override
+    def deserialize_json(self, line: str) -> dict[str, t.Any]:
+        try:
+            return t.cast("dict[str, t.Any]", decoder.decode(line))
+        except msgspec.DecodeError:
+            return deserialize_json(line)
+
+
 class TargetHubSpotCourses(Target):
     """Singer target writing courses and their associations to HubSpot.
 
@@ -57,6 +76,7 @@ class TargetHubSpotCourses(Target):
     name = "target-hubspot-courses"
     package_name = "hubspot-courses"
     default_sink_class = CoursesSink
+    message_reader_class = _InputReader
     config_jsonschema = th.PropertiesList(
         *CONNECTION_SETTINGS.wrapped.values(),
     ).to_dict()

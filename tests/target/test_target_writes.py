@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import io
+import json
 import pathlib
 
 import pytest
@@ -358,6 +360,56 @@ def test_sdc_deleted_at_archives_the_course_without_add_record_metadata(
     assert run.counts["archived"] == 1
 
 
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [
+        ("enrollment_opens_at", "next tuesday"),
+        ("enrollment_opens_at", "2026-02-30T10:00:00Z"),
+        ("course_start_date", "2026-13-01"),
+    ],
+)
+def test_unparsable_date_column_is_rejected_not_sent_as_null(
+    empty, target_config, run_target, tmp_path, column, value
+):
+    empty.store.create_course(
+        {
+            "hs_course_name": "A",
+            "external_course_id": "EXT-1",
+            "enrollment_opens_at": "2026-01-01T00:00:00Z",
+            "course_start_date": "2026-01-01",
+        }
+    )
+    before = dict(by_key(empty)["EXT-1"].properties)
+
+    run = run_target(
+        target_config(empty),
+        flat_messages([course(1, **{column: value}), course(2)]),
+    )
+
+    rejects = read_rejects(tmp_path / "rejects.jsonl")
+    assert [r["record"]["external_course_id"] for r in rejects] == ["EXT-1"]
+    assert rejects[0]["code"] == "SCHEMA_MISMATCH"
+    assert value in rejects[0]["reason"]
+    assert by_key(empty)["EXT-1"].properties[column] == before[column]
+    assert "EXT-2" in by_key(empty)
+    assert run.counts["rejected"] == 1
+
+
+def test_unparsable_sdc_deleted_at_is_rejected_not_upserted(
+    empty, target_config, run_target, tmp_path
+):
+    kept = empty.store.create_course({"hs_course_name": "G", "external_course_id": "G"})
+
+    run = run_target(
+        target_config(empty),
+        flat_messages([{"external_course_id": "G", "_sdc_deleted_at": "yesterday"}]),
+    )
+
+    assert not kept.archived
+    assert read_rejects(tmp_path / "rejects.jsonl")[0]["code"] == "SCHEMA_MISMATCH"
+    assert run.counts["rejected"] == 1
+
+
 def test_max_rejects_fails_the_run_after_the_good_records_landed(
     empty, target_config, run_target, tmp_path
 ):
@@ -425,3 +477,24 @@ def test_token_never_appears_in_output_logs_or_rejects(
     assert sandbox_token not in run.stdout
     assert sandbox_token not in run.logs
     assert sandbox_token not in rejects_text
+
+
+def test_input_lines_msgspec_refuses_are_still_read(empty, target_config, tmp_path):
+    config = target_config(empty)
+    lines = [
+        json.dumps(schema()),
+        json.dumps(record(course(1, hs_course_description="plain"))),
+        '{"type": "RECORD", "stream": "courses", "record": '
+        '{"external_course_id": "EXT-2", "hs_course_name": "Course 2", '
+        '"price": NaN}}',
+    ]
+    target = TargetHubSpotCourses(config=config)
+
+    target.listen(io.StringIO("\n".join(lines) + "\n"))
+
+    held = by_key(empty)
+    assert held["EXT-1"].properties["hs_course_description"] == "plain"
+    rejects = read_rejects(tmp_path / "rejects.jsonl")
+    assert [(r["record"]["external_course_id"], r["code"]) for r in rejects] == [
+        ("EXT-2", "INVALID_NUMBER")
+    ]
