@@ -23,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import decimal
+import functools
 import typing as t
 
 from hubspot_courses.errors import ValueRejected
@@ -101,6 +102,17 @@ class PropertyDef:
         """A multiple-checkbox enumeration, sent as ``a;b``."""
         return self.type == "enumeration" and self.field_type == "checkbox"
 
+    @functools.cached_property
+    def parser(self) -> t.Callable[[str], t.Any]:
+        """Turns one non-empty HubSpot string of this property into its value.
+
+        Raises:
+            Unparsable: (when called) for a string that does not fit the type.
+        """
+        if self.multi_valued:
+            return _parse_options
+        return _PARSERS.get(self.type, _as_is)
+
     def json_schema(self) -> dict[str, t.Any]:
         """JSON Schema of this property's typed values (always nullable)."""
         schema: dict[str, t.Any]
@@ -146,21 +158,45 @@ def parse_value(prop: PropertyDef, raw: str | None) -> t.Any:
     """
     if raw is None or raw == "":
         return None
-    if not isinstance(raw, str):
-        raw = str(raw)
-    if prop.type == "number":
-        return _parse_number(raw)
-    if prop.type == "bool":
-        lowered = raw.strip().lower()
-        if lowered in {"true", "false"}:
-            return lowered == "true"
-        raise Unparsable(f"'{_clip(raw)}' is not true or false")
-    if prop.type == "date":
-        return _parse_instant(raw, as_date=True)
-    if prop.type == "datetime":
-        return _parse_instant(raw, as_date=False)
-    if prop.multi_valued:
-        return [part for part in raw.split(";") if part]
+    return prop.parser(raw if isinstance(raw, str) else str(raw))
+
+
+def _parse_bool(raw: str) -> bool:
+    lowered = raw.strip().lower()
+    if lowered in {"true", "false"}:
+        return lowered == "true"
+    raise Unparsable(f"'{_clip(raw)}' is not true or false")
+
+
+def _parse_date(raw: str) -> str:
+    return _parse_instant(raw, as_date=True)
+
+
+def _parse_datetime(raw: str) -> str:
+    """HubSpot's usual ``2026-01-31T09:30:00.000Z`` is already the output."""
+    if (
+        len(raw) == _CANONICAL_LENGTH
+        and raw[-1] == "Z"
+        and all(raw[at] == char for at, char in _CANONICAL_MARKS)
+    ):
+        try:
+            dt.datetime.fromisoformat(raw)
+        except ValueError:
+            pass
+        else:
+            return raw
+    return _parse_instant(raw, as_date=False)
+
+
+_CANONICAL_LENGTH = len("2026-01-31T09:30:00.000Z")
+_CANONICAL_MARKS = tuple(zip((4, 7, 10, 13, 16, 19), "--T::.", strict=True))
+
+
+def _parse_options(raw: str) -> list[str]:
+    return [part for part in raw.split(";") if part]
+
+
+def _as_is(raw: str) -> str:
     return raw
 
 
@@ -174,27 +210,42 @@ def _parse_number(raw: str) -> decimal.Decimal:
     return number
 
 
+def _read_instant(text: str) -> dt.date | dt.datetime:
+    """An epoch-millisecond count, a ``YYYY-MM-DD`` date or an ISO-8601 time.
+
+    Raises:
+        ValueError: for text that is none of these.
+        OverflowError: for an instant outside Python's years 1 to 9999.
+    """
+    digits = text.removeprefix("-")
+    if digits.isascii() and digits.isdigit():
+        return _EPOCH + dt.timedelta(milliseconds=int(text))
+    if len(text) == 10:
+        return dt.date.fromisoformat(text)
+    return dt.datetime.fromisoformat(text)
+
+
 def _parse_instant(raw: str, *, as_date: bool) -> str:
-    text = raw.strip()
-    if text.lstrip("-").isdigit():
-        instant = _EPOCH + dt.timedelta(milliseconds=int(text))
-    else:
-        try:
-            if len(text) == 10:
-                day = dt.date.fromisoformat(text)
-                if as_date:
-                    return day.isoformat()
-                instant = dt.datetime.combine(day, dt.time(), dt.UTC)
-            else:
-                instant = dt.datetime.fromisoformat(text)
-        except ValueError:
-            raise Unparsable(f"'{_clip(raw)}' is not an ISO-8601 date") from None
-    if instant.tzinfo is None:
-        instant = instant.replace(tzinfo=dt.UTC)
-    instant = instant.astimezone(dt.UTC)
+    try:
+        instant = _read_instant(raw.strip())
+        if not isinstance(instant, dt.datetime):
+            return instant.isoformat() if as_date else f"{instant}T00:00:00.000Z"
+        if instant.tzinfo is None:
+            instant = instant.replace(tzinfo=dt.UTC)
+        instant = instant.astimezone(dt.UTC)
+    except (ValueError, OverflowError):
+        raise Unparsable(f"'{_clip(raw)}' is not an ISO-8601 date") from None
     if as_date:
         return instant.date().isoformat()
     return instant.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+_PARSERS: dict[str, t.Callable[[str], t.Any]] = {
+    "number": _parse_number,
+    "bool": _parse_bool,
+    "date": _parse_date,
+    "datetime": _parse_datetime,
+}
 
 
 def parse_properties(
@@ -214,8 +265,11 @@ def parse_properties(
         if prop is None:
             typed[name] = value
             continue
+        if value is None or value == "":
+            typed[name] = None
+            continue
         try:
-            typed[name] = parse_value(prop, value)
+            typed[name] = prop.parser(value if isinstance(value, str) else str(value))
         except Unparsable:
             typed[name] = None
             unparsed[name] = str(value)
@@ -333,16 +387,11 @@ def _format_bool(prop: PropertyDef, value: t.Any) -> str:
 def _coerce_instant(prop: PropertyDef, value: t.Any) -> dt.date | dt.datetime:
     if isinstance(value, (dt.date, dt.datetime)):
         return value
-    if isinstance(value, (int, decimal.Decimal)) and not isinstance(value, bool):
-        return _EPOCH + dt.timedelta(milliseconds=int(value))
-    text = str(value).strip()
-    if text.lstrip("-").isdigit():
-        return _EPOCH + dt.timedelta(milliseconds=int(text))
     try:
-        if len(text) == 10:
-            return dt.date.fromisoformat(text)
-        return dt.datetime.fromisoformat(text)
-    except ValueError:
+        if isinstance(value, (int, decimal.Decimal)) and not isinstance(value, bool):
+            return _EPOCH + dt.timedelta(milliseconds=int(value))
+        return _read_instant(str(value).strip())
+    except (ValueError, OverflowError):
         raise ValueRejected(
             prop.name,
             f"'{_clip(value)}' is not a date or an ISO-8601 date-time",
@@ -367,7 +416,15 @@ def _format_datetime(prop: PropertyDef, value: t.Any) -> str:
     instant = _coerce_instant(prop, value)
     if not isinstance(instant, dt.datetime):
         instant = dt.datetime.combine(instant, dt.time(), dt.UTC)
-    return _iso_utc(instant)
+    try:
+        return _iso_utc(instant)
+    except OverflowError:
+        raise ValueRejected(
+            prop.name,
+            f"'{_clip(value)}' falls outside the years 1 to 9999 in UTC",
+            "send a date-time within the years 1 to 9999",
+            code="INVALID_DATE",
+        ) from None
 
 
 def _iso_utc(instant: dt.datetime) -> str:

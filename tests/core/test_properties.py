@@ -7,9 +7,10 @@ import datetime as dt
 import decimal
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
+from hubspot_courses import properties
 from hubspot_courses.errors import ValueRejected
 from hubspot_courses.properties import (
     MAX_STRING_LENGTH,
@@ -99,11 +100,40 @@ def test_parse_properties_keeps_unparsable_values_raw():
     assert unparsed == {"price": "12 EUR"}
 
 
-@given(st.text(max_size=40))
+@given(
+    st.one_of(
+        st.text(max_size=40),
+        st.integers().map(str),
+        st.datetimes().map(lambda d: d.isoformat() + "-05:00"),
+        st.datetimes().map(lambda d: d.isoformat() + "+14:00"),
+    )
+)
+@example("99999999999999999999")
+@example("0001-01-01T00:00:00+02:00")
+@example("²")
 def test_parse_value_never_raises_other_than_unparsable(raw):
     for prop in (NUMBER, BOOL, DATE, DATETIME, TEXT, SELECT, CHECKBOX):
         with contextlib.suppress(Unparsable):
             parse_value(prop, raw)
+
+
+@given(
+    st.one_of(
+        st.text(max_size=40),
+        st.integers(),
+        st.decimals(),
+        st.datetimes(
+            timezones=st.sampled_from([dt.UTC, dt.timezone(dt.timedelta(hours=-9))])
+        ),
+    )
+)
+@example("99999999999999999999")
+@example(decimal.Decimal("Infinity"))
+@example(dt.datetime(1, 1, 1, tzinfo=dt.timezone(dt.timedelta(hours=2))))
+def test_format_value_rejects_any_bad_instant_with_a_reason(value):
+    for prop in (DATE, DATETIME):
+        with contextlib.suppress(ValueRejected):
+            format_value(prop, value)
 
 
 @given(st.decimals(allow_nan=False, allow_infinity=False, places=6))
@@ -173,3 +203,30 @@ def test_date_as_midnight_datetime_types_a_date_as_a_timestamp():
     assert prop.json_schema()["format"] == "date-time"
     assert parse_value(prop, "2026-04-02") == "2026-04-02T00:00:00.000Z"
     assert format_value(DATE, parse_value(prop, "2026-04-02")) == "2026-04-02"
+
+
+@given(
+    st.datetimes(min_value=dt.datetime(1, 1, 1), max_value=dt.datetime(9999, 12, 31)),
+    st.sampled_from(["", "Z", "+02:00", "-05:30"]),
+    st.sampled_from(["milliseconds", "seconds", "microseconds"]),
+)
+def test_datetime_shortcut_gives_what_the_full_parse_gives(
+    instant: dt.datetime, zone: str, timespec: str
+) -> None:
+    text = instant.isoformat(timespec=timespec) + zone
+    assert properties._parse_datetime(text) == properties._parse_instant(
+        text, as_date=False
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2026-02-30T10:00:00.000Z",
+        "2026-01-31T25:00:00.000Z",
+        "2026-01-31T09:30:00.00xZ",
+    ],
+)
+def test_datetime_shortcut_refuses_what_looks_canonical_but_is_not(text: str) -> None:
+    with pytest.raises(Unparsable):
+        parse_value(DATETIME, text)
