@@ -10,6 +10,7 @@ import typing as t
 from singer_sdk import Tap
 from singer_sdk import typing as th
 from singer_sdk.contrib.msgspec import MsgSpecWriter
+from singer_sdk.singerlib import SingerMessageType
 
 from hubspot_courses.cli import fatal_errors
 from hubspot_courses.client import HubSpotClient
@@ -32,6 +33,7 @@ if t.TYPE_CHECKING:
 
     import click
     from singer_sdk import Stream
+    from singer_sdk.singerlib import Message
 
     from hubspot_courses.properties import PropertyDef
 
@@ -119,12 +121,29 @@ TAP_SETTINGS = th.PropertiesList(
 )
 
 
+class _MessageWriter(MsgSpecWriter):
+    """Writes messages with msgspec; flushes at every message but a record.
+
+    Records wait in stdout's buffer until the message after them that is not
+    a record (SCHEMA, STATE, ...) or until the buffer fills, instead of one
+    write call each. A STATE therefore never reaches the target before the
+    records it covers, and a killed run loses only records whose STATE was
+    never written, which the next run reads again.
+    """
+
+    @override
+    def write_message(self, message: Message) -> None:
+        sys.stdout.buffer.write(self.format_message(message))
+        if message.type is not SingerMessageType.RECORD:
+            sys.stdout.flush()
+
+
 class TapHubSpotCourses(Tap):
     """Singer tap for HubSpot courses, their property history and associations."""
 
     name = "tap-hubspot-courses"
     package_name = "hubspot-courses"
-    message_writer_class = MsgSpecWriter
+    message_writer_class = _MessageWriter
     config_jsonschema = th.PropertiesList(
         *CONNECTION_SETTINGS.wrapped.values(),
         *TAP_SETTINGS.wrapped.values(),
