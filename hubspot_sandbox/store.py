@@ -194,8 +194,9 @@ class Store:
     """A thread-safe in-memory HubSpot portal holding courses.
 
     Tests may read and change it directly; take ``store.lock`` for compound
-    changes. The methods here do not validate values: the HTTP layer does that
-    before calling them.
+    changes, and call :meth:`reindex` after changing courses directly. The
+    methods here do not validate values: the HTTP layer does that before
+    calling them.
 
     Attributes:
         portal_id: The portal (hub) id.
@@ -226,6 +227,7 @@ class Store:
         self._assoc: dict[str, dict[str, dict[str, list[AssociationType]]]] = {}
         self._unique: dict[str, dict[str, str]] = {}
         self._index = _Indexes()
+        self._version = 0
         self._next_id = FIRST_COURSE_ID
         for definition in hubspot_defined_properties():
             self.add_property(definition)
@@ -327,9 +329,20 @@ class Store:
             active = sorted(int(c.id) for c in self.courses.values() if not c.archived)
             archived = sorted(int(c.id) for c in self.courses.values() if c.archived)
             self._index = index = _Indexes(active, archived, len(self.courses))
+            self._version += 1
             for name in self._unique:
                 self._rebuild_unique(name)
         return index
+
+    @property
+    def version(self) -> int:
+        """A number that changes whenever a course is written or reindexed.
+
+        Caches derived from the courses (the search keys) compare it.
+        """
+        with self.lock:
+            self._indexes()
+            return self._version
 
     def reindex(self) -> None:
         """Rebuild the id and unique-value indexes after direct edits of courses."""
@@ -419,6 +432,7 @@ class Store:
             else:
                 index.active.append(numeric)
             index.size += 1
+            self._version += 1
             self._index_unique(course, {})
             return course
 
@@ -487,6 +501,7 @@ class Store:
                 course.history.setdefault(name, []).insert(0, entry)
             if changed:
                 course.updated_at = max(moment, course.created_at)
+                self._version += 1
                 self._index_unique(course, old)
             return course
 
@@ -515,6 +530,7 @@ class Store:
             if position < len(index.active) and index.active[position] == numeric:
                 del index.active[position]
             bisect.insort(index.archived, numeric)
+            self._version += 1
             for name, values in self._unique.items():
                 value = course.properties.get(name)
                 if value and values.get(value) == course.id:
@@ -562,6 +578,7 @@ class Store:
             for course_id in ids:
                 course = self.courses[course_id]
                 course.updated_at = at
+            self._version += 1
 
     # -- associations ---------------------------------------------------------
 
