@@ -16,7 +16,7 @@ from hubspot_courses.cli import fatal_errors
 from hubspot_courses.client import HubSpotClient
 from hubspot_courses.errors import ConfigValidationError
 from hubspot_courses.properties import fetch_properties
-from hubspot_courses.settings import CONNECTION_SETTINGS
+from hubspot_courses.settings import CONNECTION_SETTINGS, check_settings
 from tap_hubspot_courses.streams import (
     CourseAssociationsStream,
     CoursePropertyHistoryStream,
@@ -109,7 +109,7 @@ TAP_SETTINGS = th.PropertiesList(
     ),
     th.Property(
         "search_lag_seconds",
-        th.NumberType,
+        th.NumberType(minimum=0),
         default=30,
         title="Search index lag",
         description=(
@@ -148,6 +148,18 @@ class TapHubSpotCourses(Tap):
         *CONNECTION_SETTINGS.wrapped.values(),
         *TAP_SETTINGS.wrapped.values(),
     ).to_dict()
+
+    @override
+    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
+        """Also check what the schema cannot, before any stream reads HubSpot.
+
+        Raises:
+            ConfigValidationError: for a 'start_date' that does not parse.
+        """
+        errors = super()._validate_config(raise_errors=raise_errors)
+        if raise_errors:
+            check_settings(self.config, self.config_jsonschema, self.logger)
+        return errors
 
     @functools.cached_property
     def client(self) -> HubSpotClient:

@@ -78,7 +78,7 @@ TARGET_SETTINGS = th.PropertiesList(
     ),
     th.Property(
         "max_rejects",
-        th.IntegerType,
+        th.IntegerType(minimum=0),
         default=100,
         title="Maximum rejects",
         description=(
@@ -101,7 +101,7 @@ TARGET_SETTINGS = th.PropertiesList(
     ),
     th.Property(
         "mirror_max_archive_fraction",
-        th.NumberType,
+        th.NumberType(minimum=0, maximum=1),
         default=0.2,
         title="Mirror archive limit",
         description=(
@@ -112,7 +112,7 @@ TARGET_SETTINGS = th.PropertiesList(
     ),
     th.Property(
         "max_concurrent_requests",
-        th.IntegerType,
+        th.IntegerType(minimum=1),
         default=8,
         title="Concurrent batch calls",
         description=(
