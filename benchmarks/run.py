@@ -39,7 +39,9 @@ BIN = pathlib.Path(sys.executable).parent
 FAST_RATE = 1_000_000
 """Rate limit of the 'fast' sandbox used for call counts, memory and baselines."""
 
-SETUP_ROUTES = frozenset({"enablement", "properties_list", "properties_get"})
+SETUP_ROUTES = frozenset(
+    {"enablement", "properties_list", "properties_get", "assoc_labels"}
+)
 HISTORY_PROPERTIES = ["hs_course_name", "price", "hs_pipeline_stage", "topics"]
 ASSOCIATION_TYPES = ["contacts", "companies"]
 RUN_TIMEOUT = 1800.0

@@ -430,12 +430,21 @@ class CoursesStream(ResumableStream):
 
     @property
     def _children_selected(self) -> bool:
-        if not self.hubspot.association_types:
-            return False
-        return any(
+        selected = any(
             child.selected or child.has_selected_descendents
             for child in self.child_streams
         )
+        return selected and bool(self.hubspot.association_types)
+
+    @override
+    def get_records(self, context: types.Context | None) -> Iterable[types.Record]:
+        if self._children_selected:
+            self.logger.info(
+                "'%s': associations with %s are read for every course emitted.",
+                self.name,
+                ", ".join(self.hubspot.association_types),
+            )
+        yield from super().get_records(context)
 
     @override
     def generate_child_contexts(

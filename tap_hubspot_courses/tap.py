@@ -14,7 +14,7 @@ from singer_sdk.singerlib import SingerMessageType
 
 from hubspot_courses.cli import fatal_errors
 from hubspot_courses.client import HubSpotClient
-from hubspot_courses.errors import ConfigValidationError
+from hubspot_courses.errors import ConfigValidationError, HubSpotAPIError
 from hubspot_courses.properties import fetch_properties
 from hubspot_courses.settings import CONNECTION_SETTINGS, check_settings
 from tap_hubspot_courses.streams import (
@@ -214,10 +214,33 @@ class TapHubSpotCourses(Tap):
             return tuple(self.property_defs)
         return self._known("properties_with_history", wanted)
 
-    @property
+    @functools.cached_property
     def association_types(self) -> Sequence[str]:
-        """Object types whose associations with courses are read."""
-        return tuple(self.config.get("associations") or ())
+        """Object types whose associations with courses are read.
+
+        Each is checked once, by reading its association labels, so that a
+        type HubSpot does not associate with courses, or a missing read
+        scope, stops the run before the first course rather than after.
+
+        Raises:
+            ConfigValidationError: for a type HubSpot does not know here.
+            HubSpotAPIError: when HubSpot refuses the read (scopes, token).
+        """
+        wanted = tuple(dict.fromkeys(self.config.get("associations") or ()))
+        for to_type in wanted:
+            try:
+                self.client.get(self.client.paths.associations(to_type, "/labels"))
+            except HubSpotAPIError as exc:
+                if exc.status not in {400, 404}:
+                    raise
+                msg = (
+                    f"'associations' names '{to_type}', which this HubSpot "
+                    f"account does not associate with courses "
+                    f"({exc.hubspot_message.rstrip('. ')}). Remove it, or name "
+                    "an object type such as 'contacts' or 'companies'."
+                )
+                raise ConfigValidationError(msg, errors=[msg]) from None
+        return wanted
 
     def _known(self, setting: str, wanted: Sequence[str]) -> tuple[str, ...]:
         unknown = [name for name in wanted if name not in self.property_defs]
