@@ -9,20 +9,32 @@ from __future__ import annotations
 import threading
 import time
 import typing as t
-from urllib.parse import urlsplit
 
-import requests
-
-from hubspot_courses.errors import AuthenticationError, ConfigValidationError
+from hubspot_courses.errors import (
+    AuthenticationError,
+    ConfigValidationError,
+    HubSpotAPIError,
+)
 
 if t.TYPE_CHECKING:
     import logging
     from collections.abc import Mapping
 
-__all__ = ["Credentials", "OAuthCredentials", "PrivateAppCredentials", "from_config"]
+__all__ = [
+    "Credentials",
+    "OAuthCredentials",
+    "PostForm",
+    "PrivateAppCredentials",
+    "from_config",
+    "redact_oauth_error",
+]
 
 REFRESH_MARGIN_SECONDS = 300
 """Refresh an OAuth access token this long before HubSpot says it expires."""
+
+PostForm = t.Callable[["Mapping[str, str]"], tuple[int, t.Any]]
+"""POSTs a form to the token endpoint, retrying transient failures; returns
+the final status and parsed JSON body."""
 
 
 class Credentials(t.Protocol):
@@ -62,26 +74,28 @@ class OAuthCredentials:
     The access token is refreshed ``REFRESH_MARGIN_SECONDS`` before it
     expires, and again whenever HubSpot answers 401 ``EXPIRED_AUTHENTICATION``
     for the token in use. One refresh serves every thread.
+
+    The exchange itself goes through ``post_form``, the client's retrying
+    POST to the token endpoint: transient failures never reach this class,
+    so whatever answer it classifies is HubSpot's final word.
     """
 
     def __init__(
         self,
         *,
-        token_url: str,
+        token_path: str,
         client_id: str,
         client_secret: str,
         refresh_token: str,
-        session: requests.Session,
-        timeout: float,
+        post_form: PostForm,
         logger: logging.Logger,
     ) -> None:
-        """Create credentials that refresh through ``token_url``."""
-        self._token_url = token_url
+        """Create credentials that refresh through ``post_form``."""
+        self._token_path = token_path
         self._client_id = client_id
         self._client_secret = client_secret
         self._refresh_token = refresh_token
-        self._session = session
-        self._timeout = timeout
+        self._post_form = post_form
         self._logger = logger
         self._access_token: str | None = None
         self._expires_at = 0.0
@@ -109,39 +123,19 @@ class OAuthCredentials:
         return True
 
     def _refresh(self) -> None:
-        path = urlsplit(self._token_url).path
-        try:
-            response = self._session.post(
-                self._token_url,
-                data={
-                    "grant_type": "refresh_token",
-                    "client_id": self._client_id,
-                    "client_secret": self._client_secret,
-                    "refresh_token": self._refresh_token,
-                },
-                timeout=self._timeout,
-            )
-        except requests.RequestException as exc:
-            raise AuthenticationError(
-                status=0,
-                method="POST",
-                path=path,
-                fix=f"Could not reach the token endpoint ({type(exc).__name__})",
-            ) from None
-        body = _json_or_none(response)
-        if response.status_code != 200 or not isinstance(body, dict):
-            raise AuthenticationError(
-                status=response.status_code,
-                method="POST",
-                path=path,
-                body=_redact_oauth_error(body),
-                fix=(
-                    "HubSpot refused the refresh token: check 'client_id' and "
-                    "'client_secret', or authorize the app again for a new "
-                    "'refresh_token'"
-                ),
-            )
-        self._access_token = str(body["access_token"])
+        status, body = self._post_form(
+            {
+                "grant_type": "refresh_token",
+                "client_id": self._client_id,
+                "client_secret": self._client_secret,
+                "refresh_token": self._refresh_token,
+            }
+        )
+        access_token = body.get("access_token") if isinstance(body, dict) else None
+        if not 200 <= status < 300 or not isinstance(access_token, str):
+            raise self._refused(status, body)
+
+        self._access_token = access_token
         self._expires_at = time.monotonic() + float(body.get("expires_in", 1800))
         if body.get("refresh_token"):
             self._refresh_token = str(body["refresh_token"])
@@ -151,33 +145,72 @@ class OAuthCredentials:
             body.get("expires_in", 1800),
         )
 
+    def _refused(self, status: int, body: t.Any) -> HubSpotAPIError:
+        """The error for a final, non-transient answer of the token endpoint."""
+        code = str(body.get("error") or "") if isinstance(body, dict) else ""
+        kind: type[HubSpotAPIError] = AuthenticationError
+        if code == "invalid_grant":
+            fix = (
+                "HubSpot refused the 'refresh_token' as invalid, expired or "
+                "revoked: authorize the app again for a new 'refresh_token'"
+            )
+        elif code == "invalid_client":
+            fix = "HubSpot refused the OAuth app: check 'client_id' and 'client_secret'"
+        elif status in {400, 401, 403}:
+            fix = (
+                "HubSpot refused the refresh token: check 'client_id' and "
+                "'client_secret', or authorize the app again for a new "
+                "'refresh_token'"
+            )
+        else:
+            kind = HubSpotAPIError
+            fix = (
+                "This is not an answer of HubSpot's OAuth token endpoint: "
+                "check 'token_url' (or 'api_url', which it derives from)"
+            )
+        return kind(
+            status=status,
+            method="POST",
+            path=self._token_path,
+            body=redact_oauth_error(body),
+            fix=fix,
+        )
 
-def _json_or_none(response: requests.Response) -> t.Any:
-    try:
-        return response.json()
-    except ValueError:
-        return None
 
+def redact_oauth_error(body: t.Any) -> dict[str, str] | None:
+    """Keep only the describing fields of a token endpoint's error body.
 
-def _redact_oauth_error(body: t.Any) -> dict[str, str] | None:
-    """Keep only the error's description fields from an OAuth error body."""
+    OAuth errors (``error``, ``error_description``) and HubSpot's own error
+    bodies (``category``, ``message``, ``correlationId``) both map to the
+    fields :class:`HubSpotAPIError` shows.
+    """
     if not isinstance(body, dict):
         return None
-    return {
-        "category": str(body.get("error") or body.get("status") or ""),
+    redacted = {
+        "category": str(
+            body.get("error") or body.get("category") or body.get("status") or ""
+        ),
         "message": str(body.get("error_description") or body.get("message") or ""),
     }
+    if body.get("correlationId"):
+        redacted["correlationId"] = str(body["correlationId"])
+    return redacted
 
 
 def from_config(
     config: Mapping[str, t.Any],
     *,
-    token_url: str,
-    session: requests.Session,
-    timeout: float,
+    token_path: str,
+    post_form: PostForm,
     logger: logging.Logger,
 ) -> Credentials:
     """Build the credentials a plugin's settings describe.
+
+    Args:
+        config: the plugin's settings.
+        token_path: path of the token endpoint, for messages.
+        post_form: the client's retrying POST to the token endpoint.
+        logger: the plugin's logger.
 
     Raises:
         ConfigValidationError: when neither a private app token nor a complete
@@ -199,11 +232,10 @@ def from_config(
             + "."
         )
     return OAuthCredentials(
-        token_url=token_url,
+        token_path=token_path,
         client_id=str(config["client_id"]),
         client_secret=str(config["client_secret"]),
         refresh_token=str(config["refresh_token"]),
-        session=session,
-        timeout=timeout,
+        post_form=post_form,
         logger=logger,
     )

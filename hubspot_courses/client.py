@@ -11,6 +11,7 @@ import dataclasses
 import ipaddress
 import random
 import re
+import socket
 import threading
 import time
 import typing as t
@@ -18,13 +19,16 @@ from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import NewConnectionError
 
 from hubspot_courses import COURSES_OBJECT_NAME, COURSES_OBJECT_TYPE_ID
-from hubspot_courses.auth import from_config
+from hubspot_courses.auth import from_config, redact_oauth_error
 from hubspot_courses.errors import (
     AuthenticationError,
     ConfigValidationError,
+    ConnectionFailed,
     DailyLimitError,
+    HostNotFound,
     HubSpotAPIError,
     MissingScopesError,
     NotFoundError,
@@ -138,13 +142,46 @@ class ClientStats:
 
 
 class _Transient(Exception):
-    """An outcome worth another attempt."""
+    """An outcome worth another attempt.
 
-    def __init__(self, status: int, reason: str, body: t.Any = None) -> None:
+    Attributes:
+        status: HTTP status, 0 when nothing answered.
+        reason: what happened, for logs and messages.
+        body: HubSpot's error body, if any.
+        host: the host that failed to answer (status 0).
+        sent: whether the server may have received the request.
+        unresolved: the host name did not resolve.
+        cause: the innermost exception's name (and message for DNS).
+    """
+
+    def __init__(
+        self,
+        status: int,
+        reason: str,
+        body: t.Any = None,
+        *,
+        host: str = "",
+        sent: bool = True,
+        unresolved: bool = False,
+        cause: str = "",
+    ) -> None:
         super().__init__(reason)
         self.status = status
         self.reason = reason
         self.body = body
+        self.host = host
+        self.sent = sent
+        self.unresolved = unresolved
+        self.cause = cause
+
+
+class _Unauthorized(Exception):
+    """HubSpot refused ``authorization`` (401); maybe an expired OAuth token."""
+
+    def __init__(self, error: AuthenticationError, authorization: str) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.authorization = authorization
 
 
 def check_api_url(api_url: str) -> str:
@@ -223,16 +260,17 @@ class HubSpotClient:
         self.session.headers["Accept"] = "application/json"
         self.session.verify = True
 
-        token_url = self.api_url + self.paths.token()
+        self.token_url = self.api_url + self.paths.token()
+        self._oauth_host_setting = "api_url"
         if config.get("token_url"):
-            token_url = str(config["token_url"])
-            parts = urlsplit(token_url)
+            self.token_url = str(config["token_url"])
+            parts = urlsplit(self.token_url)
             check_api_url(f"{parts.scheme}://{parts.netloc}")
+            self._oauth_host_setting = "token_url"
         self.credentials = from_config(
             config,
-            token_url=token_url,
-            session=self.session,
-            timeout=self.timeout,
+            token_path=urlsplit(self.token_url).path,
+            post_form=self._post_token_form,
             logger=logger,
         )
         self.limiter = RollingWindowLimiter(
@@ -312,64 +350,235 @@ class HubSpotClient:
         Raises:
             HubSpotAPIError: for a refused request, or when retries run out.
         """
-        started = time.monotonic()
         query = _encode_params(params or {})
-        attempt = 0
-        throttled = 0
+        limiter = self.search_limiter if search else self.limiter
+
+        def send_once() -> ApiResponse:
+            limiter.acquire()
+            authorization = self.credentials.authorization()
+            return self._send(method, path, query, json, authorization)
+
         refreshed = False
         while True:
-            attempt += 1
-            (self.search_limiter if search else self.limiter).acquire()
-            authorization = self.credentials.authorization()
             try:
-                response = self._send(method, path, query, json, authorization)
-            except _Transient as transient:
-                if not idempotent and transient.status != 429:
-                    raise RetriesExhausted(
-                        status=transient.status,
-                        method=method,
-                        path=path,
-                        body=transient.body,
-                        attempts=attempt,
-                        reason=f"{transient.reason}; not repeated because the "
-                        "request creates records",
-                    ) from None
-                wait = self._backoff(attempt, transient)
-                # A ten-secondly 429 says "wait for the window", not "broken":
-                # a storm of them is bounded by the deadline, not the count.
-                throttled += transient.status == 429
-                if (
-                    attempt - throttled > self.max_retries
-                    or time.monotonic() + wait - started > self.max_retry_seconds
-                ):
-                    raise RetriesExhausted(
-                        status=transient.status,
-                        method=method,
-                        path=path,
-                        body=transient.body,
-                        attempts=attempt,
-                        reason=transient.reason,
-                    ) from None
-                self.stats.count_retry()
-                self.logger.warning(
-                    "Retrying %s '%s' in %.1f s after %s (attempt %d of %d).",
-                    method,
-                    path,
-                    wait,
-                    transient.reason,
-                    attempt + 1,
-                    self.max_retries + 1,
-                )
-                self._sleep(wait)
-                continue
-            except AuthenticationError:
+                return self._retrying(method, path, send_once, idempotent=idempotent)
+            except _Unauthorized as unauthorized:
                 # An OAuth access token can expire mid-run: refresh it once.
-                if not refreshed and self.credentials.expired(authorization):
+                if not refreshed and self.credentials.expired(
+                    unauthorized.authorization
+                ):
                     refreshed = True
                     self.logger.info("HubSpot refused the access token; refreshing.")
                     continue
-                raise
-            return response
+                raise unauthorized.error from None
+
+    def _retrying(
+        self,
+        method: str,
+        path: str,
+        send_once: Callable[[], ApiResponse],
+        *,
+        idempotent: bool = True,
+        setting: str = "api_url",
+        token_endpoint: bool = False,
+    ) -> ApiResponse:
+        """Call ``send_once`` until it answers, retrying transient failures.
+
+        Every request, the OAuth token refresh included, goes through this
+        one policy: exponential backoff with jitter, at most ``max_retries``
+        retries of failures and ``max_retry_seconds`` in all. 429s are paced
+        by the shared limiter and do not count toward ``max_retries`` (a
+        ten-secondly 429 says "wait for the window", not "broken"); the
+        deadline bounds them. A host name that does not resolve gets one
+        quick retry, since it is a wrong setting rather than an outage.
+
+        Args:
+            method: HTTP method, for messages.
+            path: request path, for messages.
+            send_once: sends one attempt; raises ``_Transient`` to retry.
+            idempotent: whether repeating a request that HubSpot may have
+                processed is harmless.
+            setting: the setting that names the host, for messages.
+            token_endpoint: the request refreshes the OAuth access token.
+
+        Raises:
+            HubSpotAPIError: for a refused request, or when retries run out.
+        """
+        started = time.monotonic()
+        attempt = 0
+        throttled = 0
+        unresolved = 0
+        while True:
+            attempt += 1
+            try:
+                return send_once()
+            except _Transient as transient:
+                throttled += transient.status == 429
+                unresolved += transient.unresolved
+                failures = attempt - throttled
+                if not idempotent and transient.sent and transient.status != 429:
+                    raise _give_up(
+                        method,
+                        path,
+                        transient,
+                        attempts=attempt,
+                        advice=(
+                            "not repeated because the request creates records "
+                            "and HubSpot may have processed it"
+                        ),
+                        setting=setting,
+                    ) from None
+                wait = self._backoff(attempt, transient)
+                if transient.unresolved:
+                    wait = min(wait, 1.0)
+                elapsed = time.monotonic() - started
+                budget = ""
+                if failures > self.max_retries:
+                    budget = f"'max_retries' ({self.max_retries})"
+                elif elapsed + wait > self.max_retry_seconds:
+                    budget = f"'max_retry_seconds' ({self.max_retry_seconds:g} s)"
+                if transient.unresolved and (budget or unresolved > 1):
+                    raise HostNotFound(
+                        method=method,
+                        path=path,
+                        host=transient.host,
+                        setting=setting,
+                        cause=transient.cause,
+                    ) from None
+                if not budget:
+                    self.stats.count_retry()
+                    self._log_retry(method, path, wait, transient, failures, throttled)
+                    self._sleep(wait)
+                    continue
+                raise _give_up(
+                    method,
+                    path,
+                    transient,
+                    attempts=attempt,
+                    elapsed=elapsed,
+                    advice=f"rerun later, or raise {budget}",
+                    setting=setting,
+                    token_endpoint=token_endpoint,
+                ) from None
+
+    def _log_retry(
+        self,
+        method: str,
+        path: str,
+        wait: float,
+        transient: _Transient,
+        failures: int,
+        throttled: int,
+    ) -> None:
+        if transient.status == 429:
+            self.logger.warning(
+                "Retrying %s '%s' in %.1f s: %s, 429 number %d of this request; "
+                "429s do not count toward 'max_retries', 'max_retry_seconds' "
+                "(%g s) bounds them.",
+                method,
+                path,
+                wait,
+                transient.reason,
+                throttled,
+                self.max_retry_seconds,
+            )
+        elif transient.unresolved:
+            self.logger.warning(
+                "Retrying %s '%s' in %.1f s: %s; one quick retry before giving up.",
+                method,
+                path,
+                wait,
+                transient.reason,
+            )
+        else:
+            self.logger.warning(
+                "Retrying %s '%s' in %.1f s: %s; retry %d of %d allowed by "
+                "'max_retries'.",
+                method,
+                path,
+                wait,
+                transient.reason,
+                failures,
+                self.max_retries,
+            )
+
+    def _exchange(
+        self, method: str, url: str, *, book: bool = True, **kwargs: t.Any
+    ) -> requests.Response:
+        """Send one HTTP request; failures below HTTP become ``_Transient``."""
+        host = _host_of(url)
+        connect_timeout = min(10.0, self.timeout)
+        try:
+            return self.session.request(
+                method, url, timeout=(connect_timeout, self.timeout), **kwargs
+            )
+        except requests.ConnectTimeout:
+            reason = (
+                f"could not connect to {host} within {connect_timeout:g} s "
+                "(ConnectTimeout)"
+            )
+            failure = _Transient(0, reason, host=host, sent=False)
+        except requests.Timeout:
+            reason = f"no answer from {host} within {self.timeout:g} s"
+            failure = _Transient(0, reason, host=host)
+        except requests.ConnectionError as exc:
+            causes = _causes(exc)
+            cause = type(causes[-1]).__name__
+            if any(isinstance(c, socket.gaierror) for c in causes):
+                detail = str(causes[-1].args[-1]) if causes[-1].args else ""
+                cause = f"{cause}: {detail}" if detail else cause
+                name = urlsplit(url).hostname or host
+                reason = f"could not resolve host '{name}' ({cause})"
+                failure = _Transient(
+                    0, reason, host=name, sent=False, unresolved=True, cause=cause
+                )
+            elif any(isinstance(c, NewConnectionError) for c in causes):
+                reason = f"could not connect to {host} ({cause})"
+                failure = _Transient(0, reason, host=host, sent=False)
+            else:
+                reason = f"the connection to {host} broke ({cause})"
+                failure = _Transient(0, reason, host=host)
+        except requests.RequestException as exc:
+            reason = f"the transfer from {host} failed ({type(exc).__name__})"
+            failure = _Transient(0, reason, host=host)
+        if book:
+            self.stats.count(0)
+        raise failure
+
+    def _post_token_form(self, form: Mapping[str, str]) -> tuple[int, t.Any]:
+        """POST ``form`` to the OAuth token endpoint, retrying transients.
+
+        Returns:
+            The status and parsed body of the first answer that is not a
+            transient failure: a token, or a refusal for the credentials to
+            explain.
+        """
+        path = urlsplit(self.token_url).path
+
+        def send_once() -> ApiResponse:
+            response = self._exchange(
+                "POST", self.token_url, book=False, data=dict(form)
+            )
+            status = response.status_code
+            body = _parse_body(response)
+            if 200 <= status < 300 and not isinstance(body, dict):
+                raise _Transient(status, "a malformed JSON body")
+            error_body = redact_oauth_error(body)
+            if status == 429:
+                policy = str((_as_dict(body)).get("policyName") or "rate limit")
+                raise _Transient(status, f"429 {policy}", error_body)
+            if status in RETRIABLE_STATUSES:
+                raise _Transient(status, f"HTTP {status}", error_body)
+            return ApiResponse(status, _as_dict(body) or None, response.headers)
+
+        answer = self._retrying(
+            "POST",
+            path,
+            send_once,
+            setting=self._oauth_host_setting,
+            token_endpoint=True,
+        )
+        return answer.status, answer.body
 
     def _send(
         self,
@@ -379,24 +588,13 @@ class HubSpotClient:
         json: t.Any,
         authorization: str,
     ) -> ApiResponse:
-        try:
-            response = self.session.request(
-                method,
-                self.url(path),
-                params=query,
-                json=json,
-                headers={"Authorization": authorization},
-                timeout=(min(10.0, self.timeout), self.timeout),
-            )
-        except requests.Timeout:
-            self.stats.count(0)
-            raise _Transient(0, f"no answer within {self.timeout:g} s") from None
-        except requests.ConnectionError as exc:
-            self.stats.count(0)
-            raise _Transient(0, f"connection failed ({_cause(exc)})") from None
-        except requests.RequestException as exc:
-            self.stats.count(0)
-            raise _Transient(0, f"transfer failed ({type(exc).__name__})") from None
+        response = self._exchange(
+            method,
+            self.url(path),
+            params=query,
+            json=json,
+            headers={"Authorization": authorization},
+        )
 
         status = response.status_code
         self.stats.count(status)
@@ -417,7 +615,10 @@ class HubSpotClient:
             raise _Transient(status, f"429 {policy or 'rate limit'}", error_body)
         if status in RETRIABLE_STATUSES:
             raise _Transient(status, f"HTTP {status}", error_body)
-        raise _classify(status, method, path, error_body)
+        error = _classify(status, method, path, error_body)
+        if isinstance(error, AuthenticationError):
+            raise _Unauthorized(error, authorization)
+        raise error
 
     def _backoff(self, attempt: int, transient: _Transient) -> float:
         """Seconds to wait before the next attempt.
@@ -465,12 +666,74 @@ def _parse_body(response: requests.Response) -> t.Any:
         return _MALFORMED
 
 
-def _cause(exc: BaseException) -> str:
-    """Name the innermost cause of a connection failure, without URLs."""
-    inner: BaseException = exc
-    while inner.__context__ is not None or inner.__cause__ is not None:
-        inner = t.cast("BaseException", inner.__cause__ or inner.__context__)
-    return type(inner).__name__
+def _causes(exc: BaseException) -> list[BaseException]:
+    """``exc`` and the chain of exceptions it came from, innermost last."""
+    chain = [exc]
+    inner: BaseException | None = exc.__cause__ or exc.__context__
+    while inner is not None and inner not in chain:
+        chain.append(inner)
+        inner = inner.__cause__ or inner.__context__
+    return chain
+
+
+def _host_of(url: str) -> str:
+    """``host[:port]`` of ``url``, never its user info, path or query."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{host}:{parts.port}" if parts.port else host
+
+
+def _as_dict(body: t.Any) -> dict[str, t.Any]:
+    return body if isinstance(body, dict) else {}
+
+
+def _give_up(
+    method: str,
+    path: str,
+    transient: _Transient,
+    *,
+    attempts: int,
+    advice: str,
+    setting: str,
+    elapsed: float | None = None,
+    token_endpoint: bool = False,
+) -> RetriesExhausted:
+    """The error for a transient failure that is not retried any more."""
+    tried = f"{attempts} attempt{'s' * (attempts != 1)}"
+    if elapsed is not None:
+        tried += f" over {elapsed:.0f} s"
+    if transient.status == 0 and not transient.sent:
+        fix = (
+            f"Gave up after {tried}. Check '{setting}'; if it is right, the "
+            f"host is unreachable from here: {advice}"
+        )
+    elif transient.status == 0 and token_endpoint:
+        fix = (
+            f"Gave up after {tried}, a transient failure of the token "
+            f"endpoint, not a refusal of the credentials; {advice}"
+        )
+    elif transient.status == 0:
+        fix = f"Gave up after {tried}; {advice}"
+    elif token_endpoint:
+        fix = (
+            f"The token endpoint kept failing with {transient.reason} ({tried}), "
+            f"a transient failure, not a refusal of the credentials; {advice}"
+        )
+    else:
+        fix = f"Gave up after {tried} ({transient.reason}); {advice}"
+    fix += ". The last emitted STATE resumes the work"
+    kind = ConnectionFailed if transient.status == 0 else RetriesExhausted
+    return kind(
+        status=transient.status,
+        method=method,
+        path=path,
+        body=transient.body,
+        attempts=attempts,
+        reason=transient.reason,
+        fix=fix,
+    )
 
 
 def _classify(

@@ -2,7 +2,9 @@
 
 ``HubSpotAPIError`` and its subclasses are fatal: repeating the request
 unchanged fails again, so the message says what to change. ``RetriesExhausted``
-means HubSpot kept answering with transient failures past the retry budget.
+means HubSpot kept answering with transient failures past the retry budget;
+``ConnectionFailed`` is its kind for failures below HTTP (nothing answered).
+``HostNotFound`` means a configured host name does not resolve at all.
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ from singer_sdk.exceptions import ConfigValidationError, FatalAPIError
 __all__ = [
     "AuthenticationError",
     "ConfigValidationError",
+    "ConnectionFailed",
     "DailyLimitError",
+    "HostNotFound",
     "HubSpotAPIError",
     "MissingScopesError",
     "NotFoundError",
@@ -139,7 +143,12 @@ class DailyLimitError(HubSpotAPIError):
 
 
 class RetriesExhausted(HubSpotAPIError):
-    """HubSpot kept failing transiently past the retry budget."""
+    """HubSpot kept failing transiently past the retry budget.
+
+    Attributes:
+        attempts: requests sent, the first one included.
+        reason: the last transient failure (``HTTP 503``, ``429 ...``).
+    """
 
     def __init__(
         self,
@@ -150,6 +159,7 @@ class RetriesExhausted(HubSpotAPIError):
         body: t.Any = None,
         attempts: int,
         reason: str,
+        fix: str | None = None,
     ) -> None:
         self.attempts = attempts
         self.reason = reason
@@ -158,11 +168,51 @@ class RetriesExhausted(HubSpotAPIError):
             method=method,
             path=path,
             body=body,
-            fix=(
+            fix=fix
+            or (
                 f"Gave up after {attempts} attempts ({reason}); rerun later, "
                 "or raise 'max_retries' / 'max_retry_seconds'. The last "
                 "emitted STATE resumes the work"
             ),
+        )
+
+
+class ConnectionFailed(RetriesExhausted):
+    """No HTTP answer at all: refused, broken or timed-out connections.
+
+    ``status`` is 0; ``reason`` says what happened, e.g. ``could not connect
+    to api.hubapi.com (ConnectionRefusedError)``.
+    """
+
+    def _compose(self) -> str:
+        what = self.reason[:1].upper() + self.reason[1:]
+        return f"{what} on {self.method} {self.path}. {self.fix}"
+
+
+class HostNotFound(HubSpotAPIError):
+    """A configured host name does not resolve (DNS); retrying will not help."""
+
+    def __init__(
+        self, *, method: str, path: str, host: str, setting: str, cause: str
+    ) -> None:
+        self.host = host
+        self.setting = setting
+        self.cause = cause
+        super().__init__(
+            status=0,
+            method=method,
+            path=path,
+            fix=(
+                f"Check '{setting}': its host '{host}' does not exist in DNS, "
+                "which is almost always a typo in the setting (HubSpot's API "
+                "is 'https://api.hubapi.com'), or else a network without DNS"
+            ),
+        )
+
+    def _compose(self) -> str:
+        return (
+            f"Could not resolve host '{self.host}' ({self.cause}) for "
+            f"{self.method} {self.path}. {self.fix}"
         )
 
 

@@ -63,6 +63,18 @@ class RollingWindowLimiter:
         self.waited_seconds = 0.0
 
     @property
+    def span(self) -> float:
+        """Seconds a request stays booked: the window plus a margin.
+
+        A request is booked when it is sent and counted by HubSpot when it
+        arrives; with several in flight, one that travels faster than the
+        one booked a window earlier would otherwise land inside that
+        request's window on the server. The margin (5 % of the window, at
+        most 250 ms) absorbs that spread.
+        """
+        return self.interval + min(0.25, self.interval * 0.05)
+
+    @property
     def allowance(self) -> int:
         """Requests this limiter admits per window."""
         return max(1, self.max_requests - self.headroom)
@@ -72,7 +84,8 @@ class RollingWindowLimiter:
         while True:
             with self._lock:
                 now = self._clock()
-                horizon = now - self.interval
+                span = self.span
+                horizon = now - span
                 while self._sent and self._sent[0] <= horizon:
                     self._sent.popleft()
                 wait = self._blocked_until - now
@@ -80,7 +93,7 @@ class RollingWindowLimiter:
                     self._sent.append(now)
                     return
                 if wait <= 0:
-                    wait = self._sent[0] + self.interval - now
+                    wait = self._sent[0] + span - now
             wait = max(wait, 0.001)
             self.waited_seconds += wait
             self._sleep(wait)
@@ -105,7 +118,7 @@ class RollingWindowLimiter:
             if remaining is None or limit is None:
                 return
             now = self._clock()
-            horizon = now - self.interval
+            horizon = now - self.span
             while self._sent and self._sent[0] <= horizon:
                 self._sent.popleft()
             foreign = (limit - remaining) - len(self._sent)

@@ -50,6 +50,7 @@ def check_settings(
                 )
                 raise ConfigValidationError(msg, errors=[msg]) from None
 
+
 CONNECTION_SETTINGS = th.PropertiesList(
     th.Property(
         "access_token",

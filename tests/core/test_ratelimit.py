@@ -51,3 +51,18 @@ def test_limiter_block_for_holds_requests_back():
     limiter.block_for(3.0)
     limiter.acquire()
     assert clock.now >= 3.0
+
+
+def test_booking_outlasts_the_window_so_a_faster_request_cannot_land_inside_it():
+    clock = FakeClock()
+    limiter = RollingWindowLimiter(2, 10.0, headroom=0, clock=clock, sleep=clock.sleep)
+    limiter.acquire()
+    limiter.acquire()
+
+    limiter.acquire()  # the third waits for the first booking to expire
+
+    # Sent at 10.25 s: even arriving 0.2 s earlier in transit than the first
+    # request did, it lands more than a window after it on HubSpot's clock.
+    assert clock.now == 10.25
+    assert limiter.span == 10.25
+    assert RollingWindowLimiter(10, 2.0).span == 2.1
