@@ -23,14 +23,15 @@ else:
     from typing_extensions import override
 
 if t.TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Iterable, Mapping, Sequence
 
     from singer_sdk.helpers.conform import DatetimeErrorTreatmentEnum
+    from singer_sdk.sinks import Sink
 
     from target_hubspot_courses.rows import Problem
     from target_hubspot_courses.target import TargetHubSpotCourses
 
-__all__ = ["AssociationsSink", "CoursesSink", "IgnoredSink"]
+__all__ = ["AssociationsSink", "CoursesSink", "IgnoredSink", "oldest_unwritten"]
 
 DEFAULT_BATCH_ROWS = 5_000
 """Records per drain unless ``batch_size_rows`` says otherwise: fifty batch
@@ -52,6 +53,10 @@ class _HubSpotSink(BatchSink):
         super().__init__(target, stream_name, schema, key_properties)
         self.hubspot = target
         self._seq = 0
+        self.oldest_unwritten: int | None = None
+        """Input position (``target.records_read``) of the oldest record this
+        sink holds that is neither written nor rejected yet; ``None`` when it
+        holds none. A STATE received after that record must wait for it."""
 
     @property
     @override
@@ -77,8 +82,18 @@ class _HubSpotSink(BatchSink):
     def process_record(self, record: dict[str, t.Any], context: dict) -> None:
         validator = self._validator
         error = getattr(validator, "last_error", None)
+        if self.oldest_unwritten is None:
+            self.oldest_unwritten = self.hubspot.records_read
         self._seq += 1
         context.setdefault("records", []).append((self._seq, record, error))
+
+    @override
+    def mark_drained(self) -> None:
+        # Only reached when process_batch returned: every record of the
+        # batch is written or in the rejects file, retries included.
+        super().mark_drained()
+        self.oldest_unwritten = None
+        self.hubspot.drains += 1
 
     def reject_problems(
         self, record: Mapping[str, t.Any], problems: Sequence[Problem]
@@ -224,7 +239,8 @@ class IgnoredSink(_HubSpotSink):
     """Reads and discards a stream the target does not write.
 
     ``course_property_history`` describes past values in another portal;
-    HubSpot keeps its own history, so there is nothing to write.
+    HubSpot keeps its own history, so there is nothing to write, and its
+    records never hold a STATE back.
     """
 
     @override
@@ -245,6 +261,22 @@ class IgnoredSink(_HubSpotSink):
         self.logger.debug(
             "Ignored %d '%s' records.", context.get("ignored", 0), self.stream_name
         )
+
+
+def oldest_unwritten(sinks: Iterable[Sink]) -> int | None:
+    """Input position of the oldest record any of ``sinks`` holds unwritten.
+
+    Returns:
+        ``None`` when every record read so far is written or rejected.
+    """
+    return min(
+        (
+            sink.oldest_unwritten
+            for sink in sinks
+            if isinstance(sink, _HubSpotSink) and sink.oldest_unwritten is not None
+        ),
+        default=None,
+    )
 
 
 def _link_key(row: AssociationRow) -> tuple[str, ...]:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import collections
 import concurrent.futures
 import contextlib
+import copy
 import functools
 import importlib.metadata
 import sys
@@ -21,13 +23,18 @@ from hubspot_courses.cli import fatal_errors
 from hubspot_courses.client import HubSpotClient
 from hubspot_courses.errors import ConfigValidationError
 from hubspot_courses.properties import fetch_properties
-from hubspot_courses.settings import CONNECTION_SETTINGS
+from hubspot_courses.settings import CONNECTION_SETTINGS, check_settings
 from target_hubspot_courses import __version__
 from target_hubspot_courses.ledger import Ledger
 from target_hubspot_courses.mirror import MirrorRefused, mirror
 from target_hubspot_courses.rows import RowBuilder
 from target_hubspot_courses.settings import DEFAULT_REJECTS_PATH, TARGET_SETTINGS
-from target_hubspot_courses.sinks import AssociationsSink, CoursesSink, IgnoredSink
+from target_hubspot_courses.sinks import (
+    AssociationsSink,
+    CoursesSink,
+    IgnoredSink,
+    oldest_unwritten,
+)
 from target_hubspot_courses.writer import CourseWriter
 
 if sys.version_info >= (3, 12):
@@ -71,6 +78,10 @@ class TargetHubSpotCourses(Target):
 
     Any stream is read as course rows, except ``course_associations``
     (association rows) and ``course_property_history`` (ignored).
+
+    A STATE message is emitted as soon as every record read before it is
+    written to HubSpot or rejected, in every sink: after the drain of a full
+    sink, not only at the end of the input.
     """
 
     name = "target-hubspot-courses"
@@ -93,10 +104,28 @@ class TargetHubSpotCourses(Target):
         # Sinks drain one at a time; each one's batch calls run concurrently
         # on the run's thread pool, inside the one rate limiter.
         self.max_parallelism = 1
+        self.records_read = 0
+        """Records read from the input so far: each record's input position."""
+        self.drains = 0
+        """Sink drains completed so far."""
+        self._held_states: collections.deque[tuple[int, dict[str, t.Any]]] = (
+            collections.deque()
+        )
+        """STATE values not emitted yet, each with the records read before it."""
+        self._drains_checked = 0
+        self._written_state: dict[str, t.Any] | None = None
+        self._dry_run_state_noted = False
         self._ignored_properties: set[str] = set()
         self._ignored_lock = threading.Lock()
         if kwargs.get("validate_config", True):
             self._check_settings()
+
+    @override
+    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
+        errors = super()._validate_config(raise_errors=raise_errors)
+        if raise_errors:
+            check_settings(self.config, self.config_jsonschema, self.logger)
+        return errors
 
     @classmethod
     @override
@@ -257,6 +286,60 @@ class TargetHubSpotCourses(Target):
                 f"'{self.ledger.rejects_path}'."
             )
             raise TooManyRejects(msg)
+
+    # ------------------------------------------------------------ state
+
+    @override
+    def _process_record_message(self, message_dict: dict) -> None:
+        self.records_read += 1
+        super()._process_record_message(message_dict)
+        if self._held_states and self.drains != self._drains_checked:
+            self._drains_checked = self.drains
+            self._write_committed_state()
+
+    @override
+    def _process_state_message(self, message_dict: dict) -> None:
+        previous = self._latest_state
+        super()._process_state_message(message_dict)
+        state = self._latest_state
+        if not state or state is previous:
+            return
+        held = self._held_states
+        if held and held[-1][0] == self.records_read:
+            held.pop()
+        held.append((self.records_read, state))
+        self._write_committed_state()
+
+    def _write_committed_state(self) -> None:
+        """Emit the latest STATE whose earlier records are all committed.
+
+        A STATE read after ``n`` records is safe once no sink (a courses
+        sink, the associations sink, or one replaced by a schema change)
+        still holds a record at input position ``n`` or before.
+        """
+        sinks = [*self._sinks_to_clear, *self._sinks_active.values()]
+        oldest = oldest_unwritten(sinks)
+        held = self._held_states
+        ready: dict[str, t.Any] | None = None
+        while held and (oldest is None or held[0][0] < oldest):
+            ready = held.popleft()[1]
+        if ready is not None:
+            self._write_state_message(copy.deepcopy(ready))
+
+    @override
+    def _write_state_message(self, state: dict) -> None:
+        # drain_all writes the latest STATE again even when it is already out.
+        if state == self._written_state:
+            return
+        self._written_state = state
+        if self.dry_run:
+            # A STATE tells Meltano the input up to it is loaded; after a dry
+            # run the tap's bookmark would skip those records next time.
+            if not self._dry_run_state_noted:
+                self._dry_run_state_noted = True
+                self.logger.info("Dry run: no STATE is emitted.")
+            return
+        super()._write_state_message(state)
 
     @override
     def process_endofpipe(self) -> None:

@@ -58,8 +58,11 @@ def test_dry_run_writes_nothing_and_reports_what_it_would_do(
         {"hs_course_name": "no key"},
     ]
 
-    run = run_target(target_config(empty, dry_run=True), flat_messages(rows))
+    messages = [*flat_messages(rows), state({"bookmarks": {"courses": {"n": 4}}})]
 
+    run = run_target(target_config(empty, dry_run=True), messages)
+
+    assert run.states == []  # a bookmark must not move past unwritten rows
     counts = run.counts
     assert (counts["created"], counts["updated"], counts["archived"]) == (1, 1, 1)
     assert counts["rejected"] == 1
@@ -191,16 +194,16 @@ def test_property_history_stream_is_ignored(empty, target_config, run_target):
 def test_state_is_emitted_only_after_every_record_before_it_is_in_hubspot(
     empty, target_config, run_target, monkeypatch
 ):
-    from target_hubspot_courses.target import TargetHubSpotCourses
+    from singer_sdk import Target
 
     seen_at_state: list[set[str]] = []
-    original = TargetHubSpotCourses._write_state_message
+    original = Target._write_state_message
 
     def snapshot(self, value):
         seen_at_state.append(set(by_key(empty)))
         original(self, value)
 
-    monkeypatch.setattr(TargetHubSpotCourses, "_write_state_message", snapshot)
+    monkeypatch.setattr(Target, "_write_state_message", snapshot)
     empty.faults.fail_next(3, 503, path_regex="batch/upsert")
     messages = [schema()]
     messages += [record(course(n)) for n in range(250)]
@@ -210,8 +213,12 @@ def test_state_is_emitted_only_after_every_record_before_it_is_in_hubspot(
 
     run = run_target(target_config(empty, batch_size_rows=100), messages)
 
-    assert run.states == [{"bookmarks": {"courses": {"n": 300}}}]
-    assert seen_at_state == [{f"EXT-{n}" for n in range(300)}]
+    # n=250 waits for the rows 201-250 of the third drain, which holds 300.
+    assert run.states == [
+        {"bookmarks": {"courses": {"n": 250}}},
+        {"bookmarks": {"courses": {"n": 300}}},
+    ]
+    assert seen_at_state == [{f"EXT-{n}" for n in range(300)}] * 2
     assert run.target.client.stats.retries == 3
 
 
