@@ -96,7 +96,8 @@ TARGET_SETTINGS = th.PropertiesList(
         description=(
             "Validate and resolve every row (reads only) and report what would "
             "be created, updated, archived, associated and rejected, writing "
-            "nothing to HubSpot. Rejects still go to 'rejects_path'."
+            "nothing to HubSpot. Rejects still go to 'rejects_path'; no STATE "
+            "is emitted, so the source's bookmark does not move."
         ),
     ),
     th.Property(
