@@ -317,6 +317,17 @@ def format_value(prop: PropertyDef, value: t.Any) -> str:
             "shorten the value",
             code="VALUE_TOO_LONG",
         )
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise ValueRejected(
+                prop.name,
+                f"character {exc.start + 1} is a lone UTF-16 surrogate "
+                f"(U+{ord(text[exc.start]):04X}), which is not text",
+                "remove the character, or repair the encoding in the source",
+                code="INVALID_STRING",
+            ) from None
     return text
 
 

@@ -421,9 +421,11 @@ class _Handler(BaseHTTPRequestHandler):
         sandbox = self.server.sandbox
         payload = b""
         if response.body is not None:
+            # Escaped as \uXXXX where a stored string holds a lone surrogate,
+            # which UTF-8 cannot carry; an answer is never dropped for it.
             payload = json.dumps(
                 response.body, ensure_ascii=False, separators=(",", ":")
-            ).encode("utf-8")
+            ).encode("utf-8", "backslashreplace")
             if response.status == 200 and sandbox.faults.roll(
                 "malformed_rate", sandbox.faults.malformed_rate, path
             ):

@@ -102,7 +102,11 @@ class Ledger:
         line = reject.to_json()
         with self._lock:
             self.rejects_path.parent.mkdir(parents=True, exist_ok=True)
-            with self.rejects_path.open("a", encoding="utf-8") as handle:
+            # A lone surrogate (the reason a record may be here) is written
+            # as its JSON escape, so the line stays readable JSON.
+            with self.rejects_path.open(
+                "a", encoding="utf-8", errors="backslashreplace"
+            ) as handle:
                 handle.write(line + "\n")
             self.counts["rejected"] += 1
 

@@ -293,9 +293,15 @@ class TargetHubSpotCourses(Target):
     def _process_record_message(self, message_dict: dict) -> None:
         self.records_read += 1
         super()._process_record_message(message_dict)
-        if self._held_states and self.drains != self._drains_checked:
+        if self.drains != self._drains_checked:
             self._drains_checked = self.drains
-            self._write_committed_state()
+            if self._held_states:
+                self._write_committed_state()
+            if self._held_states:
+                # A sink that fills slowly (association rows, or rows of a
+                # sink a schema change replaced) holds the STATE back: write
+                # everything now, courses first, as at the end of the input.
+                self.drain_all()
 
     @override
     def _process_state_message(self, message_dict: dict) -> None:
@@ -332,6 +338,8 @@ class TargetHubSpotCourses(Target):
         if state == self._written_state:
             return
         self._written_state = state
+        if state == self._latest_state:
+            self._held_states.clear()  # nothing held is newer than the latest
         if self.dry_run:
             # A STATE tells Meltano the input up to it is loaded; after a dry
             # run the tap's bookmark would skip those records next time.

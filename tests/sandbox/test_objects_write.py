@@ -472,3 +472,19 @@ def test_merge_keeps_primary_and_redirects_merged_id(
     assert response.json()["id"] == primary
     redirected = sandbox_session.get(f"{sandbox.url}{V3}/{other}").json()
     assert redirected["id"] == primary
+
+
+def test_stored_lone_surrogate_is_served_escaped_not_dropped(
+    sandbox: Sandbox, sandbox_session: requests.Session
+) -> None:
+    response = _create(sandbox, sandbox_session, hs_course_description="a\ud800b")
+
+    assert response.status_code == 201
+    course_id = response.json()["id"]
+    read = sandbox_session.get(
+        f"{sandbox.url}{V3}/{course_id}",
+        params={"properties": "hs_course_description"},
+    )
+    assert read.status_code == 200
+    assert b"a\\ud800b" in read.content
+    assert read.json()["properties"]["hs_course_description"] == "a\ud800b"

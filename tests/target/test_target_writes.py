@@ -498,3 +498,25 @@ def test_input_lines_msgspec_refuses_are_still_read(empty, target_config, tmp_pa
     assert [(r["record"]["external_course_id"], r["code"]) for r in rejects] == [
         ("EXT-2", "INVALID_NUMBER")
     ]
+
+
+def test_lone_surrogate_is_rejected_and_the_other_rows_land(
+    empty, target_config, tmp_path
+):
+    lines = [
+        json.dumps(schema()),
+        json.dumps(record(course(1))),
+        '{"type": "RECORD", "stream": "courses", "record": '
+        '{"external_course_id": "EXT-2", "hs_course_name": "lone \\ud800 half"}}',
+        json.dumps(record(course(3))),
+    ]
+    target = TargetHubSpotCourses(config=target_config(empty))
+
+    target.listen(io.StringIO("\n".join(lines) + "\n"))
+
+    assert set(by_key(empty)) == {"EXT-1", "EXT-3"}
+    rejects = read_rejects(tmp_path / "rejects.jsonl")
+    assert [(r["record"]["external_course_id"], r["code"]) for r in rejects] == [
+        ("EXT-2", "INVALID_STRING")
+    ]
+    assert "U+D800" in rejects[0]["reason"]
