@@ -117,3 +117,42 @@ class Response:
     status: int
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
+
+
+def batch_response(
+    results: list[dict[str, Any]],
+    errors: list[dict[str, Any]],
+    *,
+    started: str,
+    completed: str,
+    ok: int = 200,
+) -> Response:
+    """HubSpot's batch answer: ``ok`` when no input failed, else 207 with errors."""
+    body: dict[str, Any] = {
+        "status": "COMPLETE",
+        "results": results,
+        "startedAt": started,
+        "completedAt": completed,
+    }
+    if not errors:
+        return Response(ok, body)
+    body["numErrors"] = len(errors)
+    body["errors"] = errors
+    return Response(207, body)
+
+
+def not_found_entry(message: str, context: dict[str, list[str]]) -> dict[str, Any]:
+    """The one batch error entry HubSpot gives for every input it cannot find."""
+    return {
+        "status": "error",
+        "category": "OBJECT_NOT_FOUND",
+        "message": message,
+        "context": context,
+        "errors": [],
+        "links": {},
+    }
+
+
+def next_page(cursor: str, limit: int) -> dict[str, Any]:
+    """The ``paging`` member of a list page followed by another."""
+    return {"next": {"after": cursor, "link": f"?after={cursor}&limit={limit}"}}

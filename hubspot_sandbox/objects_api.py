@@ -17,7 +17,7 @@ from hubspot_sandbox.errors import (
     not_found,
     property_validation_error,
 )
-from hubspot_sandbox.messages import Request, Response
+from hubspot_sandbox.messages import Request, Response, batch_response, next_page
 from hubspot_sandbox.store import (
     COMPUTED_PROPERTIES,
     DEFAULT_TYPE_IDS,
@@ -313,13 +313,7 @@ class ObjectsApi:
             ]
         body: dict[str, Any] = {"results": results}
         if next_id is not None:
-            cursor = encode_cursor(next_id)
-            body["paging"] = {
-                "next": {
-                    "after": cursor,
-                    "link": f"?after={cursor}&limit={limit}",
-                }
-            }
+            body["paging"] = next_page(encode_cursor(next_id), limit)
         return Response(200, body)
 
     def get(self, req: Request) -> Response:
@@ -634,20 +628,17 @@ class ObjectsApi:
         traces: list[str | None] | None,
         ok_status: int,
     ) -> Response:
-        body: dict[str, Any] = {
-            "status": "COMPLETE",
-            "results": results,
-            "startedAt": started,
-            "completedAt": format_instant(self.store.now()),
-        }
-        if failures:
-            body["numErrors"] = len(failures)
-            body["errors"] = [
-                self._batch_error(f, traces[f.position] if traces else None)
-                for f in failures
-            ]
-            return Response(207, body)
-        return Response(ok_status, body)
+        errors = [
+            self._batch_error(f, traces[f.position] if traces else None)
+            for f in failures
+        ]
+        return batch_response(
+            results,
+            errors,
+            started=started,
+            completed=format_instant(self.store.now()),
+            ok=ok_status,
+        )
 
     @staticmethod
     def _fail_whole(failures: list[_Failure], traces: list[str | None] | None) -> None:

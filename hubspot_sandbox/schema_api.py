@@ -10,7 +10,13 @@ from typing import Any
 
 from hubspot_sandbox.config import COURSES_OBJECT_TYPE_ID, SandboxConfig
 from hubspot_sandbox.errors import bad_request, error_body, not_found
-from hubspot_sandbox.messages import Request, Response
+from hubspot_sandbox.messages import (
+    Request,
+    Response,
+    batch_response,
+    next_page,
+    not_found_entry,
+)
 from hubspot_sandbox.store import (
     OBJECT_TYPE_IDS,
     AssociatedRecord,
@@ -128,28 +134,16 @@ class SchemaApi:
                     missing.append(name)
                 else:
                     results.append(copy.deepcopy(definition))
-        body: dict[str, Any] = {
-            "status": "COMPLETE",
-            "results": results,
-            "startedAt": started,
-            "completedAt": format_instant(self.store.now()),
-        }
+        errors = []
         if missing:
-            body["numErrors"] = 1
-            body["errors"] = [
-                {
-                    "status": "error",
-                    "category": "OBJECT_NOT_FOUND",
-                    "message": "Unable to find some properties: {}".format(
-                        ", ".join(missing)
-                    ),
-                    "context": {"names": missing},
-                    "errors": [],
-                    "links": {},
-                }
-            ]
-            return Response(207, body)
-        return Response(200, body)
+            message = "Unable to find some properties: " + ", ".join(missing)
+            errors.append(not_found_entry(message, {"names": missing}))
+        return batch_response(
+            results,
+            errors,
+            started=started,
+            completed=format_instant(self.store.now()),
+        )
 
     # -- object library -------------------------------------------------------
 
@@ -274,17 +268,12 @@ class SchemaApi:
                 if cursor is not None:
                     result["paging"] = {"next": {"after": cursor}}
                 results.append(result)
-        body: dict[str, Any] = {
-            "status": "COMPLETE",
-            "results": results,
-            "startedAt": started,
-            "completedAt": format_instant(self.store.now()),
-        }
-        if errors:
-            body["numErrors"] = len(errors)
-            body["errors"] = errors
-            return Response(207, body)
-        return Response(200, body)
+        return batch_response(
+            results,
+            errors,
+            started=started,
+            completed=format_instant(self.store.now()),
+        )
 
     def _specs(self, to_type: str, raw: object) -> list[AssociationType]:
         if not isinstance(raw, list) or not raw:
@@ -381,26 +370,17 @@ class SchemaApi:
     def _batch_answer(
         self, started: str, results: list[dict[str, Any]], missing: list[str], ok: int
     ) -> Response:
-        body: dict[str, Any] = {
-            "status": "COMPLETE",
-            "results": results,
-            "startedAt": started,
-            "completedAt": format_instant(self.store.now()),
-        }
+        errors = []
         if missing:
-            body["numErrors"] = 1
-            body["errors"] = [
-                {
-                    "status": "error",
-                    "category": "OBJECT_NOT_FOUND",
-                    "message": "Could not find courses: {}".format(", ".join(missing)),
-                    "context": {"ids": missing},
-                    "errors": [],
-                    "links": {},
-                }
-            ]
-            return Response(207, body)
-        return Response(ok, body)
+            message = "Could not find courses: " + ", ".join(missing)
+            errors.append(not_found_entry(message, {"ids": missing}))
+        return batch_response(
+            results,
+            errors,
+            started=started,
+            completed=format_instant(self.store.now()),
+            ok=ok,
+        )
 
     def batch_associate_default(self, req: Request) -> Response:
         """``POST .../associations/.../courses/{to}/batch/associate/default``.
@@ -479,12 +459,7 @@ class SchemaApi:
             page, cursor = self._records_page(req.match["id"], to_type, start, limit)
         body: dict[str, Any] = {"results": [_to_object(r) for r in page]}
         if cursor is not None:
-            body["paging"] = {
-                "next": {
-                    "after": cursor,
-                    "link": f"?after={cursor}&limit={limit}",
-                }
-            }
+            body["paging"] = next_page(cursor, limit)
         return Response(200, body)
 
     def record_put_default(self, req: Request) -> Response:
@@ -502,14 +477,11 @@ class SchemaApi:
         with self.store.lock:
             self._require_course(course_id)
             spec = self.store.associate(course_id, to_type, to_id)
-        return Response(
-            200,
-            {
-                "status": "COMPLETE",
-                "results": [_default_result(course_id, to_id, spec)],
-                "startedAt": started,
-                "completedAt": format_instant(self.store.now()),
-            },
+        return batch_response(
+            [_default_result(course_id, to_id, spec)],
+            [],
+            started=started,
+            completed=format_instant(self.store.now()),
         )
 
     def record_put(self, req: Request) -> Response:

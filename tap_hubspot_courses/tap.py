@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import sys
 import typing as t
@@ -12,11 +11,11 @@ from singer_sdk import typing as th
 from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.singerlib import SingerMessageType
 
-from hubspot_courses.cli import fatal_errors
+from hubspot_courses.cli import HubSpotPlugin
 from hubspot_courses.client import HubSpotClient
 from hubspot_courses.errors import ConfigValidationError, HubSpotAPIError
 from hubspot_courses.properties import fetch_properties
-from hubspot_courses.settings import CONNECTION_SETTINGS, check_settings
+from hubspot_courses.settings import CONNECTION_SETTINGS
 from tap_hubspot_courses.streams import (
     CourseAssociationsStream,
     CoursePropertyHistoryStream,
@@ -138,7 +137,7 @@ class _MessageWriter(MsgSpecWriter):
             sys.stdout.flush()
 
 
-class TapHubSpotCourses(Tap):
+class TapHubSpotCourses(HubSpotPlugin, Tap):
     """Singer tap for HubSpot courses, their property history and associations."""
 
     name = "tap-hubspot-courses"
@@ -148,18 +147,6 @@ class TapHubSpotCourses(Tap):
         *CONNECTION_SETTINGS.wrapped.values(),
         *TAP_SETTINGS.wrapped.values(),
     ).to_dict()
-
-    @override
-    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
-        """Also check what the schema cannot, before any stream reads HubSpot.
-
-        Raises:
-            ConfigValidationError: for a 'start_date' that does not parse.
-        """
-        errors = super()._validate_config(raise_errors=raise_errors)
-        if raise_errors:
-            check_settings(self.config, self.config_jsonschema, self.logger)
-        return errors
 
     @functools.cached_property
     def client(self) -> HubSpotClient:
@@ -265,18 +252,6 @@ class TapHubSpotCourses(Tap):
 
     @classmethod
     @override
-    def invoke(
-        cls,
-        *,
-        about: bool = False,
-        about_format: str | None = None,
-        **kwargs: t.Any,
-    ) -> None:
-        with cls._fatal_errors():
-            super().invoke(about=about, about_format=about_format, **kwargs)
-
-    @classmethod
-    @override
     def cb_discover(
         cls,
         ctx: click.Context,
@@ -291,11 +266,6 @@ class TapHubSpotCourses(Tap):
     def cb_test(cls, ctx: click.Context, param: click.Option, value: str) -> None:
         with cls._fatal_errors():
             super().cb_test(ctx, param, value)
-
-    @classmethod
-    def _fatal_errors(cls) -> contextlib.AbstractContextManager[None]:
-        """End the run with one clear line for errors the user must fix."""
-        return fatal_errors(cls.logger)
 
 
 if __name__ == "__main__":

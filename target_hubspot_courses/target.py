@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import collections
 import concurrent.futures
-import contextlib
 import copy
 import functools
 import importlib.metadata
@@ -19,11 +18,11 @@ from singer_sdk.contrib.msgspec import MsgSpecReader, decoder
 from singer_sdk.exceptions import FatalSyncError
 from singer_sdk.singerlib.json import deserialize_json
 
-from hubspot_courses.cli import fatal_errors
+from hubspot_courses.cli import HubSpotPlugin
 from hubspot_courses.client import HubSpotClient
 from hubspot_courses.errors import ConfigValidationError
 from hubspot_courses.properties import fetch_properties
-from hubspot_courses.settings import CONNECTION_SETTINGS, check_settings
+from hubspot_courses.settings import CONNECTION_SETTINGS
 from target_hubspot_courses import __version__
 from target_hubspot_courses.ledger import Ledger
 from target_hubspot_courses.mirror import MirrorRefused, mirror
@@ -73,7 +72,7 @@ class _InputReader(MsgSpecReader):
             return deserialize_json(line)
 
 
-class TargetHubSpotCourses(Target):
+class TargetHubSpotCourses(HubSpotPlugin, Target):
     """Singer target writing courses and their associations to HubSpot.
 
     Any stream is read as course rows, except ``course_associations``
@@ -86,6 +85,7 @@ class TargetHubSpotCourses(Target):
 
     name = "target-hubspot-courses"
     package_name = "hubspot-courses"
+    FATAL_ERRORS = (TooManyRejects, MirrorRefused)
     default_sink_class = CoursesSink
     message_reader_class = _InputReader
     config_jsonschema = th.PropertiesList(
@@ -114,18 +114,12 @@ class TargetHubSpotCourses(Target):
         """STATE values not emitted yet, each with the records read before it."""
         self._drains_checked = 0
         self._written_state: dict[str, t.Any] | None = None
-        self._dry_run_state_noted = False
         self._ignored_properties: set[str] = set()
         self._ignored_lock = threading.Lock()
         if kwargs.get("validate_config", True):
             self._check_settings()
-
-    @override
-    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
-        errors = super()._validate_config(raise_errors=raise_errors)
-        if raise_errors:
-            check_settings(self.config, self.config_jsonschema, self.logger)
-        return errors
+        if self.dry_run:
+            self.logger.info("Dry run: nothing is written and no STATE is emitted.")
 
     @classmethod
     @override
@@ -343,9 +337,6 @@ class TargetHubSpotCourses(Target):
         if self.dry_run:
             # A STATE tells Meltano the input up to it is loaded; after a dry
             # run the tap's bookmark would skip those records next time.
-            if not self._dry_run_state_noted:
-                self._dry_run_state_noted = True
-                self.logger.info("Dry run: no STATE is emitted.")
             return
         super()._write_state_message(state)
 
@@ -388,25 +379,6 @@ class TargetHubSpotCourses(Target):
             stats.throttled,
             f"; rejects in '{self.ledger.rejects_path}'" if counts["rejected"] else "",
         )
-
-    # ------------------------------------------------------------ entry point
-
-    @classmethod
-    @override
-    def invoke(
-        cls,
-        *,
-        about: bool = False,
-        about_format: str | None = None,
-        **kwargs: t.Any,
-    ) -> None:
-        with cls._fatal_errors():
-            super().invoke(about=about, about_format=about_format, **kwargs)
-
-    @classmethod
-    def _fatal_errors(cls) -> contextlib.AbstractContextManager[None]:
-        """End the run with one clear line for errors the user must fix."""
-        return fatal_errors(cls.logger, TooManyRejects, MirrorRefused)
 
 
 if __name__ == "__main__":

@@ -54,6 +54,31 @@ FAST_RETRIES: dict[str, t.Any] = {
 """Client settings that keep retries fast without lowering their budget much."""
 
 
+Scenario = tuple[dict[str, t.Any], dict[str, t.Any], str | None]
+"""A campaign scenario: faults, config overrides, fault kind that must fire."""
+
+
+def fault_scenarios(*, burst_429: int) -> dict[str, Scenario]:
+    """The faults both plugins' campaigns run, by scenario name."""
+    return {
+        "429-storm": ({"burst_429": burst_429}, {}, "burst_429"),
+        "5xx-bursts": ({"error_5xx_rate": 0.2}, {}, "error_5xx"),
+        "hang-past-timeout": (
+            {"hang_rate": 0.25, "hang_seconds": 1.5},
+            {"request_timeout": 0.4},
+            "hang",
+        ),
+        "dropped-connections": ({"drop_rate": 0.2}, {}, "drop"),
+        "malformed-json": ({"malformed_rate": 0.2}, {}, "malformed"),
+        "oauth-token-expiry": (
+            {"expire_tokens_after": 4},
+            {"oauth": True},
+            "token_expired",
+        ),
+        "kills-only": ({}, {}, None),
+    }
+
+
 def plugin_env() -> dict[str, str]:
     """Environment of a plugin process: this checkout first on the path."""
     env = dict(os.environ)

@@ -19,7 +19,9 @@ from fault_helpers import (
     FAST_RETRIES,
     LARGE,
     Figures,
+    Scenario,
     configure_faults,
+    fault_scenarios,
     run_tap_until_done,
     secrets_in,
     warehouse_of,
@@ -121,23 +123,8 @@ def baseline(portal: Portal) -> dict[str, t.Any]:
     }
 
 
-SCENARIOS: dict[str, tuple[dict[str, t.Any], dict[str, t.Any], str | None]] = {
-    # name: (faults, config overrides, fault kind that must have fired)
-    "429-storm": ({"burst_429": 40}, {}, "burst_429"),
-    "5xx-bursts": ({"error_5xx_rate": 0.2}, {}, "error_5xx"),
-    "hang-past-timeout": (
-        {"hang_rate": 0.25, "hang_seconds": 1.5},
-        {"request_timeout": 0.4},
-        "hang",
-    ),
-    "dropped-connections": ({"drop_rate": 0.2}, {}, "drop"),
-    "malformed-json": ({"malformed_rate": 0.2}, {}, "malformed"),
-    "oauth-token-expiry": (
-        {"expire_tokens_after": 4},
-        {"oauth": True},
-        "token_expired",
-    ),
-    "kills-only": ({}, {}, None),
+SCENARIOS: dict[str, Scenario] = {
+    **fault_scenarios(burst_429=40),
     "incremental-search-5xx": (
         {"error_5xx_rate": 0.15},
         {"start_date": "2020-01-01T00:00:00Z"},

@@ -60,10 +60,19 @@ TEXT = st.text(
     max_size=40,
 ).filter(lambda value: value.strip() == value and value != "")
 
+UNICODE_NAMES = [
+    "Café ☕",
+    "日本語で学ぶ 🚀",
+    "Ω≈ç√∫",
+    "👩‍🏫",
+]
+"""Names with accents, CJK, symbols, emoji and a zero-width-joined emoji."""
+
 GOOD = st.fixed_dictionaries(
     {
         "hs_course_name": st.one_of(
-            TEXT, st.sampled_from(["Café ☕", "日本語で学ぶ 🚀", "Ω≈ç√∫", "👩‍🏫"])
+            TEXT,
+            st.sampled_from(UNICODE_NAMES),
         ),
         "delivery_format": st.sampled_from(
             ["in_person", "Online (live)", "Self-paced", "hybrid", None]

@@ -19,7 +19,9 @@ from fault_helpers import (
     FAST_RETRIES,
     LARGE,
     Figures,
+    Scenario,
     configure_faults,
+    fault_scenarios,
     portal_outcome,
     run_target_until_done,
     secrets_in,
@@ -40,24 +42,7 @@ BATCH_ROWS = 25
 KILLS_PER_SCENARIO = 4 if LARGE else 1
 SEEDS = (11, 23, 37) if LARGE else (11,)
 
-SCENARIOS: dict[str, tuple[dict[str, t.Any], dict[str, t.Any], str | None]] = {
-    # name: (faults, config overrides, fault kind that must have fired)
-    "429-storm": ({"burst_429": 30}, {}, "burst_429"),
-    "5xx-bursts": ({"error_5xx_rate": 0.2}, {}, "error_5xx"),
-    "hang-past-timeout": (
-        {"hang_rate": 0.25, "hang_seconds": 1.5},
-        {"request_timeout": 0.4},
-        "hang",
-    ),
-    "dropped-connections": ({"drop_rate": 0.2}, {}, "drop"),
-    "malformed-json": ({"malformed_rate": 0.2}, {}, "malformed"),
-    "oauth-token-expiry": (
-        {"expire_tokens_after": 4},
-        {"oauth": True},
-        "token_expired",
-    ),
-    "kills-only": ({}, {}, None),
-}
+SCENARIOS: dict[str, Scenario] = fault_scenarios(burst_429=30)
 
 
 @pytest.mark.parametrize("seed", SEEDS, ids=lambda seed: f"seed-{seed}")

@@ -32,7 +32,8 @@ class FakeClient:
 
 def _reader(handler: t.Callable[[str, dict], dict]) -> tuple[CourseReader, FakeClient]:
     client = FakeClient(handler)
-    return CourseReader(client, logging.getLogger("test")), client  # type: ignore[arg-type]
+    reader = CourseReader(client, logging.getLogger("test"))  # type: ignore[arg-type]
+    return reader, client
 
 
 def test_associations_batch_read_follows_each_course_paging_to_the_end() -> None:
